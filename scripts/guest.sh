@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Boots the test kernel in QEMU with a busybox initramfs, loads a module, runs a suite, and exits
+# with the suite's verdict.
+#
+#   scripts/guest.sh --kernel DIR --module FILE.ko --suite FILE.sh [--bin DIR]... [--timeout SECS]
+#                    [--memory MB] [--results FILE] [--log FILE]
+#
+# --kernel   a kernel build directory (arch/x86/boot/bzImage inside), e.g. from scripts/kernel.sh
+# --module   the module to insmod before the suite (and rmmod after it)
+# --suite    a shell script run by the guest's init as /suite.sh; it prints TAP and exits non-zero
+#            on failure
+# --bin      a directory copied to /opt/eventfd_max/<its name> (/opt/eventfd_max/bin is on PATH)
+# --results  where the guest's /results file (if the suite writes one) is copied, through ttyS1
+# ACCEL=kvm  opt in to KVM (default TCG: nested KVM on our CI machines does not boot Linux)
+#
+# Around the suite, the guest's init adds TAP lines of its own: the module loaded and its device
+# appeared; after the suite, the module unloaded (all fds are closed by then), kmemleak (when the
+# kernel has it) found nothing, and dmesg holds no oops, panic, WARNING, BUG, lockdep, KASAN,
+# kmemleak or hung-task report.  The host side fails the run when the guest hangs past --timeout,
+# dies before init reports its verdict, or prints a panic on the console.  The output is streamed,
+# and ends with the plain line "N passed, N failed, N skipped" counted over every TAP result.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+kernel= module= suite= timeout=600 memory=1024 results= log=
+bins=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --kernel) kernel=$2; shift 2 ;;
+        --module) module=$2; shift 2 ;;
+        --suite) suite=$2; shift 2 ;;
+        --bin) bins+=("$2"); shift 2 ;;
+        --timeout) timeout=$2; shift 2 ;;
+        --memory) memory=$2; shift 2 ;;
+        --results) results=$2; shift 2 ;;
+        --log) log=$2; shift 2 ;;
+        *) echo "guest.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+bzimage=$kernel/arch/x86/boot/bzImage
+for f in "$bzimage" "$module" "$suite" /bin/busybox; do
+    [ -f "$f" ] || { echo "guest.sh: missing $f" >&2; exit 2; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/eventfd_max-guest.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,opt/eventfd_max,lib/modules}
+cp /bin/busybox "$root/bin/busybox"
+cp "$module" "$root/lib/modules/"
+cp "$suite" "$root/suite.sh"
+cp "$here/guest-init.sh" "$root/init"
+chmod +x "$root/init" "$root/suite.sh"
+for b in "${bins[@]}"; do
+    [ -d "$b" ] && cp -a "$b" "$root/opt/eventfd_max/$(basename "$b")"
+done
+echo "$(basename "$module" .ko)" > "$root/module-name"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.gz"
+
+accel=${ACCEL:-tcg}
+case "$accel" in
+    tcg) qemu_accel=(-accel tcg -cpu max) ;;
+    kvm) qemu_accel=(-accel kvm -cpu host) ;;
+    *) echo "guest.sh: ACCEL must be tcg or kvm" >&2; exit 2 ;;
+esac
+console=$work/console.log
+: > "$work/ttyS1"
+set +e
+timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${qemu_accel[@]}" -smp 2 -m "$memory" \
+    -nographic -no-reboot -nodefaults -serial stdio -serial "file:$work/ttyS1" \
+    -kernel "$bzimage" -initrd "$work/initramfs.gz" \
+    -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 eventfd_max.accel=$accel" \
+    < /dev/null 2>&1 | tr -d '\r' | tee "$console"
+qemu_status=${PIPESTATUS[0]}
+set -e
+[ -z "$log" ] || cp "$console" "$log"
+[ -z "$results" ] || [ ! -s "$work/ttyS1" ] || tr -d '\r' < "$work/ttyS1" > "$results"
+
+verdict=$(sed -n 's/^EVENTFD_MAX_GUEST_VERDICT \([0-9]*\)$/\1/p' "$console" | tail -1)
+extra_fail=0
+if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
+    echo "not ok - guest finished within ${timeout}s (timed out: hung guest)"; extra_fail=1
+elif [ -z "$verdict" ]; then
+    echo "not ok - guest init reported a verdict (guest died: see console above)"; extra_fail=1
+fi
+if grep -qE '^\[ *[0-9.]+\] (Kernel panic|BUG: |Oops|general protection fault)' "$console"; then
+    echo "not ok - no panic or oops on the console"; extra_fail=1
+fi
+passed=$(grep -E '^ok ' "$console" | grep -cv '# SKIP' || true)
+skipped=$(grep -E '^ok ' "$console" | grep -c '# SKIP' || true)
+failed=$(( $(grep -cE '^not ok ' "$console" || true) + extra_fail ))
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ] && [ "${verdict:-1}" = 0 ]

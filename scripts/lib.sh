@@ -1,0 +1,61 @@
+# Shared by test.sh and run.sh: stage timing and result counting.
+# shellcheck shell=bash
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=${OUT:-$top/out}
+mkdir -p "$out/logs"
+total_passed=0 total_failed=0 total_skipped=0
+timings=()
+
+# stage NAME COMMAND...: runs a stage, streams its output, records its duration.
+stage() {
+    local name=$1 start rc
+    shift
+    echo "=== $name"
+    start=$(date +%s)
+    set +e
+    "$@"
+    rc=$?
+    set -e
+    timings+=("$(printf '%-34s %5ss %s' "$name" $(($(date +%s) - start)) "$([ $rc = 0 ] && echo ok || echo FAILED)")")
+    return $rc
+}
+
+# count FILE: adds the results a log reports: the runner's "N passed, N failed[, N skipped]" line,
+# or cargo's "test result:" lines.
+count() {
+    local f=$1 p=0 fl=0 s=0 line
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$f" | tail -1 || true)
+    if [ -n "$line" ]; then
+        p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+        fl=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+        s=$(echo "$line" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p')
+    else
+        while read -r line; do
+            p=$((p + $(echo "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')))
+            fl=$((fl + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+            s=$((s + $(echo "$line" | sed -E 's/.* ([0-9]+) ignored.*/\1/')))
+        done < <(grep -E '^test result: ' "$f" || true)
+    fi
+    total_passed=$((total_passed + p)) total_failed=$((total_failed + fl)) total_skipped=$((total_skipped + ${s:-0}))
+}
+
+# counted NAME COMMAND...: a stage whose results are counted; a failing command with no failed
+# result still counts as one failure.
+counted() {
+    local name=$1 log before
+    shift
+    log=$out/logs/$(echo "$name" | tr ' /' '__').log
+    before=$total_failed
+    if stage "$name" "$@" > >(tee "$log") 2>&1; then count "$log"; else
+        count "$log"
+        [ "$total_failed" -gt "$before" ] || total_failed=$((total_failed + 1))
+    fi
+    wait
+}
+
+summary() {
+    echo "=== stage timings"
+    printf '%s\n' "${timings[@]}"
+    echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
+    [ "$total_failed" = 0 ]
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The main job: provisions, builds the release-profile kernel, the module and the programs, boots
+# the guest, loads the module, shows back-pressure at work and prints the benchmark tables (also
+# saved as out/bench/results.json, with a latency CDF plot in out/bench/latency-cdf.png).
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$top"
+
+if [ "$(id -u)" = 0 ]; then
+    stage "provision" "$top/scripts/provision.sh"
+else
+    stage "toolchain check" "$top/scripts/check-toolchain.sh"
+fi
+stage "kernel: release profile" "$top/scripts/kernel.sh" release
+kdir=$("$top/scripts/kernel.sh" release 2>/dev/null)
+stage "module" make -s PROFILE=release modules
+stage "programs" make -s programs
+mkdir -p "$out/bench"
+counted "guest: demo and benchmarks" "$top/scripts/guest.sh" --kernel "$kdir" \
+    --module "$out/module/release/eventfd_max.ko" --suite "$top/guest/run.sh" \
+    --bin "$out/bin" --timeout "${GUEST_TIMEOUT:-1800}" --results "$out/bench/results.json"
+if [ -s "$out/bench/results.json" ]; then
+    stage "plot" python3 "$top/bench/plot.py" "$out/bench/results.json" "$out/bench/latency-cdf.png" \
+        || true
+fi
+summary

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite: provisions, runs the host tests, builds the debug-profile kernel, the module
+# and every program, runs the runner's own tests, then the guest suite on the debug kernel (lockdep,
+# KASAN, kmemleak, ...).  Ends with "N passed, N failed, N skipped" over every stage.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$top"
+
+if [ "$(id -u)" = 0 ]; then
+    stage "provision" "$top/scripts/provision.sh"
+else
+    stage "toolchain check" "$top/scripts/check-toolchain.sh"
+fi
+
+counted "host: counter rules (cargo test)" cargo test --manifest-path counter-tests/Cargo.toml
+counted "host: userspace crate (cargo test)" \
+    cargo test --manifest-path userspace/eventfd-max/Cargo.toml --all-features
+
+stage "kernel: debug profile" "$top/scripts/kernel.sh" debug
+kdir=$("$top/scripts/kernel.sh" debug 2>/dev/null)
+checks() {
+    local rc=0
+    for target in fmt-check modules clippy; do
+        if make -s PROFILE=debug "$target" > "$out/logs/make-$target.log" 2>&1; then
+            echo "ok - make $target"
+        else
+            sed 's/^/# /' "$out/logs/make-$target.log"; echo "not ok - make $target"; rc=1
+        fi
+    done
+    return $rc
+}
+counted "module: fmt-check, build, clippy" checks
+stage "programs: tests, benchmarks, examples" make -s programs
+counted "host: guest runner self-tests" "$top/scripts/runner-selftest.sh" "$kdir"
+counted "guest: test suite on the debug kernel" "$top/scripts/guest.sh" --kernel "$kdir" \
+    --module "$out/module/debug/eventfd_max.ko" --suite "$top/guest/test.sh" \
+    --bin "$out/bin" --bin "$out/bin32" --timeout "${GUEST_TIMEOUT:-1800}" --memory 2048
+
+summary
