@@ -51,10 +51,16 @@ clippy:
 fmt-check:
 	rustfmt --check --edition 2021 --config-path $(KSRC)/.rustfmt.toml $(RUST_SRCS)
 
+# Static programs for the guest (or bare metal): 64-bit in $(OUT)/bin, 32-bit in $(OUT)/bin32.
 programs:
 	$(MAKE) -C $(TOP)/selftests KSFT=$(KSFT) O=$(OUT)/bin
 	$(MAKE) -C $(TOP)/selftests KSFT=$(KSFT) O=$(OUT)/bin32 M32=1
+	$(MAKE) -C $(TOP)/selftests/reliability KSFT=$(KSFT) O=$(OUT)/bin
+	$(MAKE) -C $(TOP)/selftests/reliability KSFT=$(KSFT) O=$(OUT)/bin32 M32=1
 	$(MAKE) -C $(TOP)/bench O=$(OUT)/bin
+	$(MAKE) -C $(TOP)/examples/c O=$(OUT)/bin
+	$(MAKE) -C $(TOP)/examples/c O=$(OUT)/bin32 M32=1
+	$(MAKE) -C $(TOP)/userspace/eventfd-max O=$(OUT)/bin
 
 headers_install:
 	install -D -m 0644 $(TOP)/uapi/linux/eventfd_max.h $(INSTALL_HDR_PATH)/include/linux/eventfd_max.h

@@ -138,7 +138,11 @@ impl EventFd {
                     return Ok(result);
                 }
                 Err(Refusal::WouldBlock) if !nonblock => {
-                    guard = queue.wait_interruptible(&self.counter, guard)?;
+                    // Interrupted, nothing done: restart (`SA_RESTART`) or `EINTR`.
+                    if kernel::current!().signal_pending() {
+                        return Err(ERESTARTSYS);
+                    }
+                    guard = queue.wait_interruptible(&self.counter, guard);
                 }
                 Err(refusal) => return Err(refusal.into()),
             }

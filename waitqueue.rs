@@ -57,7 +57,15 @@ impl WaitQueue {
     }
 
     /// Wakes every sleeper, and the pollers whose requested events intersect `key` (a poll mask).
+    ///
+    /// Call it after the critical section that changed the condition, on the lock that sleepers
+    /// hold while queueing themselves and pollers take after registering: the lock then orders
+    /// every such queueing before this check, so skipping an empty queue misses no one (the
+    /// reasoning of `waitqueue_active()` in `include/linux/wait.h`).
     pub(crate) fn wake(&self, key: u32) {
+        if !self.is_active() {
+            return;
+        }
         // SAFETY: `head` is initialised (type invariant).  A poll key is passed as a pointer-sized
         // integer, as `poll_to_key()` does; it is never dereferenced.
         unsafe {
@@ -68,6 +76,17 @@ impl WaitQueue {
                 key as usize as *mut kernel::ffi::c_void,
             )
         };
+    }
+
+    /// Whether the queue has an entry, as `waitqueue_active()`: `head.next != &head`.
+    fn is_active(&self) -> bool {
+        // SAFETY: `head` is initialised (type invariant), so its list head is valid to read.  The
+        // read is a single pointer-sized volatile load, like `READ_ONCE()` in `list_empty()`; a
+        // concurrent update can only make the answer stale, which `wake` accounts for.
+        unsafe {
+            let list = &raw mut (*self.head.get()).head;
+            core::ptr::read_volatile(&raw const (*list).next) != list
+        }
     }
 
     /// Adds this queue to a poll table, as `poll_wait()` does.
@@ -83,17 +102,17 @@ impl WaitQueue {
         unsafe { bindings::poll_wait(file.as_ptr(), self.head.get(), table) };
     }
 
-    /// Releases `guard`, sleeps interruptibly until woken, and takes `lock` again.
+    /// Releases `guard`, sleeps interruptibly until woken (or signalled), and takes `lock` again.
     ///
-    /// Returns `ERESTARTSYS` instead of the guard when a signal is pending on wake-up, so a handler
-    /// installed with `SA_RESTART` restarts the system call.  A waker that changes the condition
-    /// under `lock` and then calls [`WaitQueue::wake`] is never missed: this task is on the queue
-    /// in `TASK_INTERRUPTIBLE` before `lock` is released.
+    /// A waker that changes the condition under `lock` and then calls [`WaitQueue::wake`] is
+    /// never missed: this task is on the queue in `TASK_INTERRUPTIBLE` before `lock` is released.
+    /// A pending signal ends the sleep at once; the caller re-checks its condition, then the
+    /// signal, in that order, as `___wait_event()` does.
     pub(crate) fn wait_interruptible<'a, T: ?Sized, B: Backend>(
         &self,
         lock: &'a Lock<T, B>,
         guard: Guard<'a, T, B>,
-    ) -> Result<Guard<'a, T, B>> {
+    ) -> Guard<'a, T, B> {
         let entry = Opaque::<bindings::wait_queue_entry>::uninit();
         // SAFETY: `entry` is valid for writes and lives until `finish_wait()` below.
         unsafe { bindings::init_wait(entry.get()) };
@@ -105,9 +124,6 @@ impl WaitQueue {
         unsafe { bindings::schedule() };
         // SAFETY: `entry` was queued on `head` by `prepare_to_wait()` above.
         unsafe { bindings::finish_wait(self.head.get(), entry.get()) };
-        if kernel::current!().signal_pending() {
-            return Err(ERESTARTSYS);
-        }
-        Ok(lock.lock())
+        lock.lock()
     }
 }

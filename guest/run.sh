@@ -4,7 +4,7 @@
 bin=/opt/eventfd_max/bin
 status=0
 echo "# ---- back-pressure demo: a fast producer held back by a slow consumer (maximum 10)"
-$bin/producer_consumer || status=1
+$bin/example_c_producer_consumer || status=1
 echo "# ---- benchmarks"
 $bin/eventfd_max_bench --quick --out /results || status=1
 exit $status

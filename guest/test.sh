@@ -1,18 +1,36 @@
 #!/bin/sh
 # The guest half of `make test` (debug kernel, module loaded by init): every test program, 64-bit
-# and 32-bit (compat ioctls), and the benchmarks' smoke mode.  A missing program is a failure.
+# and 32-bit (compat ioctls), the Rust crate's device tests, the examples, the reliability suite and
+# the benchmarks' smoke mode.  A missing program is a failure.
 bin=/opt/eventfd_max/bin
 bin32=/opt/eventfd_max/bin32
 status=0
-run() { # program [args...]
+export EVENTFD_MAX_DEVICE_TESTS=1
+run() { # program [args...]: a TAP-printing program
     if [ ! -x "$1" ]; then
         echo "not ok - $1 exists"; status=1; return
     fi
-    echo "# running: $*"
+    echo "# ---- $*"
+    t0=$(date +%s)
     "$@" || status=1
+    echo "# ---- $1: $(($(date +%s) - t0)) s"
+}
+example() { # program: an example, which exits non-zero when back-pressure did not hold
+    echo "# ---- $1"
+    if "$1" > /tmp/example.out 2>&1; then r=ok; else r="not ok"; status=1; fi
+    sed 's/^/#   /' /tmp/example.out
+    echo "$r - example $1"
 }
 run $bin/eventfd_max_test
 run $bin32/eventfd_max_test
 run $bin/differential_test
 run $bin32/differential_test
+run $bin/eventfd_max_rust_tests
+for e in $bin/example_c_producer_consumer $bin/example_c_epoll_loop \
+    $bin32/example_c_producer_consumer $bin32/example_c_epoll_loop \
+    $bin/example_rust_producer_consumer $bin/example_rust_async_producer_consumer; do
+    example "$e"
+done
+run sh $bin/reliability.sh
+run $bin/eventfd_max_bench --smoke
 exit $status

@@ -3,6 +3,8 @@
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${OUT:-$top/out}
 mkdir -p "$out/logs"
+# Cargo's build output lives in the cache, so a fresh clone does not recompile every dependency.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${EVENTFD_MAX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eventfd_max}/cargo-target}
 total_passed=0 total_failed=0 total_skipped=0
 timings=()
 
@@ -53,9 +55,23 @@ counted() {
     wait
 }
 
+# provision: installs the toolchain as root; otherwise only checks that it is there.
+provision() {
+    if [ "$(id -u)" = 0 ]; then
+        stage "provision" "$top/scripts/provision.sh"
+    else
+        stage "toolchain check" "$top/scripts/check-toolchain.sh"
+    fi
+}
+
 summary() {
+    summarised=1
     echo "=== stage timings"
     printf '%s\n' "${timings[@]}"
     echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
     [ "$total_failed" = 0 ]
 }
+
+# A stage that aborts the script (set -e) still ends the output with the counts.
+trap 'rc=$?; if [ $rc != 0 ] && [ -z "${summarised:-}" ]; then
+    total_failed=$((total_failed + 1)); echo "aborted (exit $rc)"; summary; fi' EXIT

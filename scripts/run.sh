@@ -7,11 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$top"
 
-if [ "$(id -u)" = 0 ]; then
-    stage "provision" "$top/scripts/provision.sh"
-else
-    stage "toolchain check" "$top/scripts/check-toolchain.sh"
-fi
+provision
 stage "kernel: release profile" "$top/scripts/kernel.sh" release
 kdir=$("$top/scripts/kernel.sh" release 2>/dev/null)
 stage "module" make -s PROFILE=release modules
@@ -19,9 +15,13 @@ stage "programs" make -s programs
 mkdir -p "$out/bench"
 counted "guest: demo and benchmarks" "$top/scripts/guest.sh" --kernel "$kdir" \
     --module "$out/module/release/eventfd_max.ko" --suite "$top/guest/run.sh" \
-    --bin "$out/bin" --timeout "${GUEST_TIMEOUT:-1800}" --results "$out/bench/results.json"
+    --bin "$out/bin" --timeout "${GUEST_TIMEOUT:-1800}" --results "$out/bench/results.json" \
+    --log "$out/logs/guest-run-console.log"
 if [ -s "$out/bench/results.json" ]; then
     stage "plot" python3 "$top/bench/plot.py" "$out/bench/results.json" "$out/bench/latency-cdf.png" \
         || true
 fi
+# The tables again, last, without the boot and test lines around them.
+echo "=== benchmark tables (also in out/bench/results.json; latency CDF: out/bench/latency-cdf.png)"
+sed -n '/^# ---- benchmarks/,/^ok - rmmod/p' "$out/logs/guest-run-console.log" | sed '1d;$d'
 summary

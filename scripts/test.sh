@@ -7,15 +7,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$top"
 
-if [ "$(id -u)" = 0 ]; then
-    stage "provision" "$top/scripts/provision.sh"
-else
-    stage "toolchain check" "$top/scripts/check-toolchain.sh"
-fi
+provision
 
 counted "host: counter rules (cargo test)" cargo test --manifest-path counter-tests/Cargo.toml
-counted "host: userspace crate (cargo test)" \
-    cargo test --manifest-path userspace/eventfd-max/Cargo.toml --all-features
+counted "host: userspace crate (fmt, clippy, cargo test)" make -s -C userspace/eventfd-max check
 
 stage "kernel: debug profile" "$top/scripts/kernel.sh" debug
 kdir=$("$top/scripts/kernel.sh" debug 2>/dev/null)

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the eventfd_max selftests: opening the device (or a native eventfd), 8-byte
+ * reads and writes, poll masks and fdinfo parsing.
+ *
+ * Environment:
+ *   EVENTFD_MAX_DEV=path     use this device node instead of /dev/eventfd_max
+ *   EVENTFD_MAX_NATIVE=1     make the "device" a native eventfd(2), to validate a test on a host
+ *                            without the module (only ioctl-free tests can pass that way)
+ */
+#ifndef EFDM_UTIL_H
+#define EFDM_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/eventfd_max.h>
+
+#define U64_MAX_VAL (~(uint64_t)0)
+
+/* Every poll bit one can ask for, so that an unexpected extra bit is noticed as well. */
+#define ALL_POLL_EVENTS (POLLIN | POLLPRI | POLLOUT | POLLRDNORM | POLLRDBAND | POLLWRNORM | \
+			 POLLWRBAND | POLLMSG | POLLRDHUP)
+
+static inline const char *efdm_dev_path(void)
+{
+	const char *path = getenv("EVENTFD_MAX_DEV");
+
+	return path && *path ? path : EVENTFD_MAX_DEVICE;
+}
+
+static inline bool efdm_native(void)
+{
+	const char *native = getenv("EVENTFD_MAX_NATIVE");
+
+	return native && !strcmp(native, "1");
+}
+
+/* A fresh, unconfigured counter; @oflags may add O_NONBLOCK / O_CLOEXEC. */
+static inline int efdm_open(int oflags)
+{
+	if (efdm_native())
+		return eventfd(0, oflags & (O_NONBLOCK | O_CLOEXEC));
+	return open(efdm_dev_path(), O_RDWR | oflags);
+}
+
+/* EFD_IOC_CONFIGURE; returns 0 or -errno. */
+static inline int efdm_configure(int fd, uint64_t count, uint64_t maximum, uint32_t flags)
+{
+	struct eventfd_max_config config = {
+		.count = count,
+		.maximum = maximum,
+		.flags = flags,
+	};
+
+	return ioctl(fd, EFD_IOC_CONFIGURE, &config) < 0 ? -errno : 0;
+}
+
+/*
+ * eventfd_max() from the uapi header, but on efdm_dev_path(); in native mode an eventfd(2) (which
+ * can only stand for maximum ULLONG_MAX and a count that fits unsigned int).
+ */
+static inline int efdm_create(uint64_t count, int flags, uint64_t maximum)
+{
+	int fd, err;
+
+	if (efdm_native()) {
+		if (maximum != U64_MAX_VAL || count > 0xffffffffu) {
+			errno = EOPNOTSUPP;
+			return -1;
+		}
+		return eventfd((unsigned int)count, flags);
+	}
+	fd = efdm_open(((flags & EFD_NONBLOCK) ? O_NONBLOCK : 0) |
+		       ((flags & EFD_CLOEXEC) ? O_CLOEXEC : 0));
+	if (fd < 0)
+		return -1;
+	err = efdm_configure(fd, count, maximum, flags & EFD_SEMAPHORE);
+	if (err) {
+		close(fd);
+		errno = -err;
+		return -1;
+	}
+	return fd;
+}
+
+static inline int efdm_set_max(int fd, uint64_t maximum)
+{
+	return ioctl(fd, EFD_IOC_SET_MAXIMUM, &maximum) < 0 ? -errno : 0;
+}
+
+/* The maximum, or 0 with errno set on failure (a maximum is never 0). */
+static inline uint64_t efdm_get_max(int fd)
+{
+	uint64_t maximum = 0;
+
+	if (ioctl(fd, EFD_IOC_GET_MAXIMUM, &maximum) < 0)
+		return 0;
+	return maximum;
+}
+
+/* write(2) of one value; returns 8 or -errno. */
+static inline ssize_t efd_write(int fd, uint64_t value)
+{
+	ssize_t ret = write(fd, &value, sizeof(value));
+
+	return ret < 0 ? -errno : ret;
+}
+
+/* read(2) of one value; returns 8 or -errno, *value is set only on success. */
+static inline ssize_t efd_read(int fd, uint64_t *value)
+{
+	uint64_t v = 0;
+	ssize_t ret = read(fd, &v, sizeof(v));
+
+	if (ret < 0)
+		return -errno;
+	*value = v;
+	return ret;
+}
+
+/* revents of a zero-timeout poll asking for everything, or -errno. */
+static inline int poll_mask(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = ALL_POLL_EVENTS };
+	int ret = poll(&pfd, 1, 0);
+
+	if (ret < 0)
+		return -errno;
+	return ret ? pfd.revents : 0;
+}
+
+static inline int set_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
+}
+
+#define EFD_FDINFO_LINES 8
+#define EFD_FDINFO_LEN 96
+
+/*
+ * The "eventfd-" lines of /proc/self/fdinfo/<fd>, verbatim (with their newline) and parsed.
+ * @trailing counts other lines that came after the first eventfd- line (there should be none).
+ */
+struct efd_fdinfo {
+	int n;
+	int trailing;
+	char line[EFD_FDINFO_LINES][EFD_FDINFO_LEN];
+	unsigned long long count, maximum;
+	int id, semaphore;
+	bool has_count, has_id, has_semaphore, has_maximum;
+};
+
+/* Returns 0, or -1 when fdinfo cannot be read. */
+static inline int efd_fdinfo(int fd, struct efd_fdinfo *fi)
+{
+	char path[64], buf[EFD_FDINFO_LEN];
+	FILE *f;
+
+	memset(fi, 0, sizeof(*fi));
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(buf, sizeof(buf), f)) {
+		if (strncmp(buf, "eventfd-", 8)) {
+			fi->trailing += fi->n > 0;
+			continue;
+		}
+		if (fi->n < EFD_FDINFO_LINES)
+			strcpy(fi->line[fi->n++], buf);
+		if (sscanf(buf, "eventfd-count: %llx", &fi->count) == 1)
+			fi->has_count = true;
+		else if (sscanf(buf, "eventfd-id: %d", &fi->id) == 1)
+			fi->has_id = true;
+		else if (sscanf(buf, "eventfd-semaphore: %d", &fi->semaphore) == 1)
+			fi->has_semaphore = true;
+		else if (sscanf(buf, "eventfd-maximum: %llx", &fi->maximum) == 1)
+			fi->has_maximum = true;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The count as fdinfo shows it; false when fdinfo has no count line. */
+static inline bool efd_count(int fd, uint64_t *count)
+{
+	struct efd_fdinfo fi;
+
+	if (efd_fdinfo(fd, &fi) || !fi.has_count)
+		return false;
+	*count = fi.count;
+	return true;
+}
+
+/* xorshift64*: small, deterministic, good enough to pick operations. */
+static inline uint64_t xorshift64(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+#endif /* EFDM_UTIL_H */
