@@ -11,6 +11,7 @@
 #            on failure
 # --bin      a directory copied to /opt/eventfd_max/<its name> (/opt/eventfd_max/bin is on PATH)
 # --results  where the guest's /results file (if the suite writes one) is copied, through ttyS1
+# --append   more kernel command line (e.g. kmemleak=off)
 # ACCEL=kvm  opt in to KVM (default TCG: nested KVM on our CI machines does not boot Linux)
 #
 # Around the suite, the guest's init adds TAP lines of its own: the module loaded and its device
@@ -22,7 +23,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-kernel= module= suite= timeout=600 memory=1024 results= log=
+kernel= module= suite= timeout=600 memory=1024 results= log= append=
 bins=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,6 +35,7 @@ while [ $# -gt 0 ]; do
         --memory) memory=$2; shift 2 ;;
         --results) results=$2; shift 2 ;;
         --log) log=$2; shift 2 ;;
+        --append) append=$2; shift 2 ;;
         *) echo "guest.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -69,7 +71,7 @@ set +e
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${qemu_accel[@]}" -smp 2 -m "$memory" \
     -nographic -no-reboot -nodefaults -serial stdio -serial "file:$work/ttyS1" \
     -kernel "$bzimage" -initrd "$work/initramfs.gz" \
-    -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 eventfd_max.accel=$accel" \
+    -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 eventfd_max.accel=$accel $append" \
     < /dev/null 2>&1 | tr -d '\r' | tee "$console"
 qemu_status=${PIPESTATUS[0]}
 set -e
