@@ -23,6 +23,10 @@
 #define RWF_NOWAIT 0x00000008
 #endif
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define MODULE_NAME	"eventfd_max"
 #define REFCNT_PATH	"/sys/module/" MODULE_NAME "/refcnt"
 

@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The reliability suite in the guest (busybox sh, root, eventfd_max loaded; left loaded).
+# Installed by the Makefile as $(O)/reliability.sh next to the binaries, so in the guest:
+#   sh /opt/eventfd_max/bin/reliability.sh
+# Prints TAP (each program its own stream) and exits non-zero on any failure or missing program.
+#
+# Longer runs: RELIABILITY_SECONDS=N scales stress and fuzz (default: CI durations),
+# RELIABILITY_CYCLES=N the load/unload cycles (default 100).
+here=$(cd "$(dirname "$0")" && pwd)
+bin32=$(cd "$here/../bin32" 2>/dev/null && pwd)
+secs=${RELIABILITY_SECONDS:-}
+status=0
+
+run() { # program [args...]: a TAP-printing program
+    if [ ! -x "$1" ]; then
+        echo "not ok - $1 exists"; status=1; return
+    fi
+    echo "# ---- $*"
+    "$@" || status=1
+}
+
+run "$here/reliability_hostile"
+run "$here/reliability_stress" --seconds "${secs:-4}"
+run "$here/reliability_fuzz" --seconds "${secs:-10}"
+# The 32-bit builds: every ioctl through the compat path.
+run "$bin32/reliability_hostile"
+run "$bin32/reliability_stress" --seconds "${secs:-2}"
+run "$bin32/reliability_fuzz" --seconds "${secs:-4}"
+if [ -f "$here/reliability_lifetime.sh" ]; then
+    echo "# ---- lifetime.sh"
+    sh "$here/reliability_lifetime.sh" "${RELIABILITY_CYCLES:-100}" || status=1
+else
+    echo "not ok - $here/reliability_lifetime.sh exists"; status=1
+fi
+exit $status
