@@ -31,6 +31,6 @@ for e in $bin/example_c_producer_consumer $bin/example_c_epoll_loop \
     $bin/example_rust_producer_consumer $bin/example_rust_async_producer_consumer; do
     example "$e"
 done
-run sh $bin/reliability.sh
+run $bin/reliability.sh
 run $bin/eventfd_max_bench --smoke
 exit $status
