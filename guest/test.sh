@@ -6,6 +6,9 @@ bin=/opt/eventfd_max/bin
 bin32=/opt/eventfd_max/bin32
 status=0
 export EVENTFD_MAX_DEVICE_TESTS=1
+# Steps per differential mode: enough to reach every rule, few enough for a debug kernel under TCG
+# (each mode runs 64- and 32-bit); run the program by hand with --steps=N for more.
+export EVENTFD_MAX_STEPS=${EVENTFD_MAX_STEPS:-3000}
 run() { # program [args...]: a TAP-printing program
     if [ ! -x "$1" ]; then
         echo "not ok - $1 exists"; status=1; return

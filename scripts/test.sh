@@ -30,6 +30,6 @@ stage "programs: tests, benchmarks, examples" make -s programs
 counted "host: guest runner self-tests" "$top/scripts/runner-selftest.sh" "$kdir"
 counted "guest: test suite on the debug kernel" "$top/scripts/guest.sh" --kernel "$kdir" \
     --module "$out/module/debug/eventfd_max.ko" --suite "$top/guest/test.sh" \
-    --bin "$out/bin" --bin "$out/bin32" --timeout "${GUEST_TIMEOUT:-1800}" --memory 2048
+    --bin "$out/bin" --bin "$out/bin32" --timeout "${GUEST_TIMEOUT:-1800}" --memory 1024
 
 summary
