@@ -48,6 +48,6 @@ expect_failure "a KASAN report appears in dmesg" "dmesg holds no kernel warning"
 expect_failure "an fd stays open, so rmmod fails" "rmmod eventfd_max" -- \
     --module "$good" --suite "$(suite 'sleep 600 < /dev/eventfd_max & sleep 1')"
 expect_failure "the guest hangs" "guest finished within" -- \
-    --module "$good" --timeout 30 --suite "$(suite 'sleep 600')"
+    --module "$good" --timeout 20 --suite "$(suite 'sleep 600')"
 echo "$((n - failed)) passed, $failed failed"
 [ $failed = 0 ]

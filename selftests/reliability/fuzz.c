@@ -512,7 +512,8 @@ static void op_ioctl(struct thread *t)
 	case 1:
 		v = rnd(&t->rng, 3) ? edge_value(t, o) + rnd(&t->rng, 3) : o->count;
 		r = res(ioctl(f->fd, EFD_IOC_SET_MAXIMUM, &v));
-		CHECK(t, K_IOCTL, r == (v ? 0 : -EINVAL), "SET_MAXIMUM %#" PRIx64 ": %s", v, err(r));
+		CHECK(t, K_IOCTL, r == (v ? 0 : -EINVAL), "SET_MAXIMUM %#" PRIx64 ": %s", v,
+		      err(r));
 		if (r == 0 && v)
 			o->maximum = v;
 		break;
@@ -520,7 +521,8 @@ static void op_ioctl(struct thread *t)
 		cfg = (struct eventfd_max_config){
 			.count = rnd(&t->rng, 4) ? rnd(&t->rng, 20) : xorshift64(&t->rng),
 			.maximum = rnd(&t->rng, 4) ? rnd(&t->rng, 25) : U64_MAX_VAL,
-			.flags = rnd(&t->rng, 8) ? (uint32_t)rnd(&t->rng, 2) : 1u << rnd(&t->rng, 32),
+			.flags = rnd(&t->rng, 8) ? (uint32_t)rnd(&t->rng, 2) :
+						   1u << rnd(&t->rng, 32),
 			.reserved = rnd(&t->rng, 8) ? 0 : (uint32_t)xorshift64(&t->rng),
 		};
 		r = res(ioctl(f->fd, EFD_IOC_CONFIGURE, &cfg));
@@ -587,7 +589,8 @@ static unsigned int random_cmd(uint64_t *rng)
 
 		switch (rnd(rng, 3)) {
 		case 0:
-			cmd = _IOC((unsigned int)rnd(rng, 4), 'J', (unsigned int)rnd(rng, 256), size);
+			cmd = _IOC((unsigned int)rnd(rng, 4), 'J', (unsigned int)rnd(rng, 256),
+				   size);
 			break;
 		case 1:
 			cmd = _IOC((unsigned int)rnd(rng, 4), (unsigned int)rnd(rng, 256),
@@ -680,8 +683,9 @@ static void epoll_wait_check(struct thread *t)
 		if (tok >= SHARED_TOKEN) {
 			const struct slot *s = &slots[(tok - SHARED_TOKEN) % NSHARED];
 
-			CHECK(t, K_EPOLL, !(ev[i].events & ~(uint32_t)(EPOLLIN | EPOLLOUT | EPOLLERR))
-			      && !(s->strict && (ev[i].events & EPOLLERR)),
+			CHECK(t, K_EPOLL,
+			      !(ev[i].events & ~(uint32_t)(EPOLLIN | EPOLLOUT | EPOLLERR)) &&
+			      !(s->strict && (ev[i].events & EPOLLERR)),
 			      "shared counter %d: epoll events %#x", s->fd, ev[i].events);
 			continue;
 		}
@@ -690,8 +694,8 @@ static void epoll_wait_check(struct thread *t)
 			continue;	/* a stale registration (closed fd, file kept by a dup) */
 		seen[f - t->fd] = true;
 		want = readiness(&t->obj[f->obj]) & (int)(f->events | EPOLLERR | EPOLLHUP);
-		CHECK(t, K_EPOLL, (int)ev[i].events == want, "fd %d: epoll events %#x, expected %#x",
-		      f->fd, ev[i].events, want);
+		CHECK(t, K_EPOLL, (int)ev[i].events == want,
+		      "fd %d: epoll events %#x, expected %#x", f->fd, ev[i].events, want);
 	}
 	if (n == MAX_EVENTS)
 		return;
@@ -719,7 +723,9 @@ static void op_epoll(struct thread *t)
 {
 	static const uint32_t evs[] = { EPOLLIN, EPOLLOUT, EPOLLIN | EPOLLOUT };
 	struct ofd *f = pick_fd(t);
-	struct epoll_event ev = { .events = evs[rnd(&t->rng, 3)] | (rnd(&t->rng, 4) ? 0 : EPOLLET) };
+	struct epoll_event ev = {
+		.events = evs[rnd(&t->rng, 3)] | (rnd(&t->rng, 4) ? 0 : EPOLLET),
+	};
 	const struct slot *s;
 	long r;
 
@@ -790,8 +796,8 @@ static void op_fcntl(struct thread *t)
 		f->cloexec = rnd(&t->rng, 2);
 		r = res(fcntl(f->fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0));
 		fl = fcntl(f->fd, F_GETFD);
-		CHECK(t, K_FCNTL, r == 0 && fl == (f->cloexec ? FD_CLOEXEC : 0), "F_SETFD/F_GETFD %d",
-		      fl);
+		CHECK(t, K_FCNTL, r == 0 && fl == (f->cloexec ? FD_CLOEXEC : 0),
+		      "F_SETFD/F_GETFD %d", fl);
 	}
 }
 
@@ -815,8 +821,8 @@ static void op_lseek_mmap(struct thread *t)
 	if (rnd(&t->rng, 2)) {
 		/* noop_llseek: the position stays 0; SEEK_DATA/SEEK_HOLE are passed through too. */
 		r = res(lseek(f->fd, (off_t)rnd(&t->rng, 1000), whence));
-		CHECK(t, K_LSEEK_MMAP, r == (whence <= SEEK_HOLE ? 0 : -EINVAL), "lseek(%d, whence %d):"
-		      " %ld", f->fd, whence, r);
+		CHECK(t, K_LSEEK_MMAP, r == (whence <= SEEK_HOLE ? 0 : -EINVAL),
+		      "lseek(%d, whence %d): %ld", f->fd, whence, r);
 		return;
 	}
 	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, f->fd, 0);
@@ -859,8 +865,8 @@ static void op_shared(struct thread *t)
 	case 1:
 		r = do_io(t, false, s->fd, &v, 8, rnd(&t->rng, 2) ? IO_PLAIN : IO_NOWAIT);
 		CHECK(t, K_SHARED, r == -EAGAIN || (r == 8 && v && (!s->sem || v == 1) &&
-		      (!s->strict || v < s->maximum)), "shared %d read: %s, %#" PRIx64, s->fd, err(r),
-		      v);
+		      (!s->strict || v < s->maximum)), "shared %d read: %s, %#" PRIx64, s->fd,
+		      err(r), v);
 		break;
 	case 2:
 	case 3:
@@ -878,15 +884,15 @@ static void op_shared(struct thread *t)
 		}
 		v = rnd(&t->rng, 8) ? 1 + rnd(&t->rng, 12) : rnd(&t->rng, 2) ? 0 : U64_MAX_VAL;
 		r = res(ioctl(s->fd, EFD_IOC_SET_MAXIMUM, &v));
-		CHECK(t, K_SHARED, r == (v ? 0 : -EINVAL), "shared %d SET %#" PRIx64 ": %s", s->fd, v,
-		      err(r));
+		CHECK(t, K_SHARED, r == (v ? 0 : -EINVAL), "shared %d SET %#" PRIx64 ": %s", s->fd,
+		      v, err(r));
 		break;
 	case 5:
 		/* Every shared counter was configured when it was created. */
 		cfg.flags = (uint32_t)rnd(&t->rng, 3);
 		r = res(ioctl(s->fd, EFD_IOC_CONFIGURE, &cfg));
-		CHECK(t, K_SHARED, r == (cfg.flags > 1 ? -EINVAL : -EBUSY), "shared %d CONFIGURE: %s",
-		      s->fd, err(r));
+		CHECK(t, K_SHARED, r == (cfg.flags > 1 ? -EINVAL : -EBUSY),
+		      "shared %d CONFIGURE: %s", s->fd, err(r));
 		break;
 	case 6:
 		mask = poll_mask(s->fd);
@@ -1108,7 +1114,9 @@ int main(int argc, char **argv)
 	while (now_ms() < end && !stuck) {
 		sleep_ms(100);
 		for (int i = 0; i < (int)nthreads; i++) {
-			if (now_ms() - __atomic_load_n(&threads[i].heartbeat, __ATOMIC_RELAXED) > WATCHDOG_MS) {
+			uint64_t last = __atomic_load_n(&threads[i].heartbeat, __ATOMIC_RELAXED);
+
+			if (now_ms() - last > WATCHDOG_MS) {
 				ksft_print_msg("thread %d stuck for %d ms in %s\n", i, WATCHDOG_MS,
 					       kind_name[atomic_load(&threads[i].kind)]);
 				stuck = true;

@@ -32,7 +32,9 @@ run "$bin32/reliability_stress" --seconds "${secs:-2}"
 run "$bin32/reliability_fuzz" --seconds "${secs:-4}"
 if [ -f "$here/reliability_lifetime.sh" ]; then
     echo "# ---- lifetime.sh"
+    start=$(date +%s)
     sh "$here/reliability_lifetime.sh" "${RELIABILITY_CYCLES:-100}" || status=1
+    echo "# ---- lifetime.sh: $(($(date +%s) - start)) s"
 else
     echo "not ok - $here/reliability_lifetime.sh exists"; status=1
 fi

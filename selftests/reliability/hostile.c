@@ -494,12 +494,14 @@ static int unprivileged(int inherited)
 	fd = open(efdm_dev_path(), O_RDWR | O_NONBLOCK | O_CLOEXEC);	/* mode 0666 */
 	if (fd < 0)
 		return 3;
-	if (ioctl(fd, EFD_IOC_CONFIGURE, &cfg) || efd_write(fd, 2) != 8 || efd_write(fd, 1) != -EAGAIN)
+	if (ioctl(fd, EFD_IOC_CONFIGURE, &cfg) || efd_write(fd, 2) != 8 ||
+	    efd_write(fd, 1) != -EAGAIN)
 		return 4;
 	if (efd_read(fd, &v) != 8 || v != 1)			/* semaphore */
 		return 5;
 	m = 100;
-	if (ioctl(fd, EFD_IOC_SET_MAXIMUM, &m) || efdm_get_max(fd) != 100 || poll_mask(fd) != (POLLIN | POLLOUT))
+	if (ioctl(fd, EFD_IOC_SET_MAXIMUM, &m) || efdm_get_max(fd) != 100 ||
+	    poll_mask(fd) != (POLLIN | POLLOUT))
 		return 6;
 	if (raw_fdinfo(fd, &fi) || fi.count != 2 || fi.maximum != 100 || fi.semaphore != 1)
 		return 7;
@@ -539,7 +541,8 @@ TEST(unprivileged_user)
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("unprivileged step %d failed", WEXITSTATUS(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("unprivileged step %d failed", WEXITSTATUS(status));
 	EXPECT_STATE(fd, ((struct state){ 2, 10, 0 }));	/* the child's write arrived */
 	close(fd);
 }

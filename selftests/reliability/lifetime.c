@@ -18,7 +18,8 @@
  *   busy-scm              an fd in flight in an AF_UNIX socket (SCM_RIGHTS), sender's copy closed;
  *                         received later, it is the same counter
  *   scm-drop              the same, the sockets closed without receiving
- *   scm-cycle             in flight in a socket that is itself in flight (only the unix GC frees it)
+ *   scm-cycle             in flight in a socket that is itself in flight (only the unix GC
+ *                         frees it)
  *   busy-fork             held only by a forked child
  *   killed-blocked        a child blocked in read(2) is killed
  *   blocked-{read,write}-{dup,signal}
@@ -390,7 +391,8 @@ static void blocked_rw(bool is_write, bool by_dup)
 	close(fd);
 	sleep_ms(SETTLE_MS);
 	check(!atomic_load(&s.done) && sleeping(atomic_load(&s.tid)),
-	      "%s: the sleeper woke when its fd was closed (ret %ld, errno %d)", what, s.ret, s.err);
+	      "%s: the sleeper woke when its fd was closed (ret %ld, errno %d)", what, s.ret,
+	      s.err);
 	expect_busy(by_dup ? "fd closed, a dup left, a thread asleep on it" :
 			     "last fd closed while a thread sleeps on it");
 	if (by_dup) {
@@ -398,8 +400,9 @@ static void blocked_rw(bool is_write, bool by_dup)
 		check((is_write ? efd_read(fd2, &v) : efd_write(fd2, 1)) == 8, "%s through the dup",
 		      is_write ? "read" : "write");
 		join_sleeper(&s, what);
-		check(s.ret == 8 && (is_write || s.value == 1), "%s after release: %ld (%s), value %"
-		      PRIu64, what, s.ret, strerror(s.err), s.value);
+		check(s.ret == 8 && (is_write || s.value == 1),
+		      "%s after release: %ld (%s), value %" PRIu64, what, s.ret, strerror(s.err),
+		      s.value);
 		msg("blocked %s returned %ld after a %s through the dup", what, s.ret,
 		    is_write ? "read" : "write");
 		check(efd_count(fd2, &v) && v == (is_write ? 1 : 0), "count %" PRIu64 " after the "
@@ -415,7 +418,7 @@ static void blocked_rw(bool is_write, bool by_dup)
 	expect_released("sleeper gone");
 }
 
-/* close(fd) while a thread sleeps in poll(2) (which holds the file) or epoll_wait(2) (which does not). */
+/* close(fd) under a thread in poll(2) (which holds the file) or epoll_wait(2) (which does not). */
 static void blocked_poll(bool epoll)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -612,7 +615,8 @@ static void cycle_open(void)
 	}
 	check(module_refcnt() == base + 4, "refcnt %ld with 4 open", module_refcnt());
 	for (int i = 0; i < 4; i++) {
-		check(efd_read(fds[i], &v) == 8 && v == (i & 1 ? 1 : (uint64_t)i + 3), "read %d", i);
+		check(efd_read(fds[i], &v) == 8 && v == (i & 1 ? 1 : (uint64_t)i + 3), "read %d",
+		      i);
 		close(fds[i]);
 	}
 	expect_released("4 counters closed");

@@ -40,6 +40,7 @@ echo "TAP version 13"
 [ -x "$helper" ] || { echo "1..0 # SKIP $helper missing"; exit 1; }
 if ! loaded; then echo "Bail out! $module is not loaded"; exit 1; fi
 
+start=$(date +%s)
 for s in busy-open busy-epoll busy-scm scm-drop scm-cycle busy-fork killed-blocked \
     blocked-read-dup blocked-read-signal blocked-write-dup blocked-write-signal \
     blocked-poll blocked-epoll fork-share fork-share-sem; do
@@ -47,6 +48,9 @@ for s in busy-open busy-epoll busy-scm scm-drop scm-cycle busy-fork killed-block
     tap $? "$s"
     ensure_loaded
 done
+
+echo "# scenarios: $(($(date +%s) - start)) s"
+start=$(date +%s)
 
 # The epoll instance outlives the counter and the module.
 "$helper" epoll-unload
@@ -68,7 +72,7 @@ while [ $i -lt "$cycles" ]; do
         sed 's/^/# /' /tmp/lifetime.out; echo "# cycle $i: counters failed"; r=1; break
     fi
 done
-echo "# $i insmod/rmmod cycles, 4 counters opened, used and closed in each"
+echo "# $i insmod/rmmod cycles, 4 counters opened, used and closed in each: $(($(date +%s) - start)) s"
 tap $r "$cycles rmmod/insmod cycles with counters used in between"
 ensure_loaded
 

@@ -85,8 +85,8 @@ static inline void rel_parse_opts(int argc, char **argv, const struct rel_opt *o
 				fprintf(stderr, " [--%s N]", opts[k].name);
 			fprintf(stderr, "\n%s\n", what);
 			for (k = 0; k < n; k++)
-				fprintf(stderr, "  --%-10s %s (default %" PRIu64 ")\n", opts[k].name,
-					opts[k].help, *opts[k].value);
+				fprintf(stderr, "  --%-10s %s (default %" PRIu64 ")\n",
+					opts[k].name, opts[k].help, *opts[k].value);
 			exit(2);
 		}
 		*opts[k].value = strtoull(val, NULL, 0);

@@ -153,8 +153,8 @@ static void writer(struct worker *w)
 			w->st.ok++;
 			w->st.sum += v;
 			if (v == U64_MAX_VAL || (fixed && v >= fixed))
-				violation(run, "write of %#" PRIx64 " succeeded (maximum %" PRIu64 ")",
-					  v, fixed);
+				violation(run, "write of %#" PRIx64 " succeeded (maximum %"
+					  PRIu64 ")", v, fixed);
 			continue;
 		}
 		switch (-r) {
@@ -168,8 +168,9 @@ static void writer(struct worker *w)
 		case EINVAL:
 			w->st.einval++;
 			/* Only a value at or above some maximum that was set may be refused. */
-			if (fixed ? v < fixed : v < __atomic_load_n(&run->min_max, __ATOMIC_SEQ_CST))
-				violation(run, "write of %" PRIu64 ": EINVAL below every maximum", v);
+			if (v < (fixed ? fixed : __atomic_load_n(&run->min_max, __ATOMIC_SEQ_CST)))
+				violation(run, "write of %" PRIu64 ": EINVAL below every maximum",
+					  v);
 			break;
 		default:
 			violation(run, "write of %" PRIu64 ": %s", v, strerror((int)-r));
