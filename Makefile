@@ -16,7 +16,7 @@ OUT ?= $(TOP)/out
 INSTALL_HDR_PATH ?= /usr/local
 
 # Only goals that build against a kernel need one; `make test` and `make run` choose their own.
-ifneq ($(filter-out run test headers_install,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out run test headers_install programs,$(or $(MAKECMDGOALS),all)),)
 ifeq ($(origin KDIR),undefined)
 KERNEL_NAME := $(PROFILE)
 KDIR := $(shell $(TOP)/scripts/kernel.sh $(PROFILE) || echo KERNEL-BUILD-FAILED)
@@ -26,7 +26,12 @@ endif
 endif
 
 KSRC = $(shell readlink -f $(KDIR)/source 2>/dev/null || echo $(KDIR))
+# The programs need the kselftest harness from a kernel source tree, never a kernel build.
+ifeq ($(origin KDIR),undefined)
+KSFT = $(shell $(TOP)/scripts/kernel.sh source)/tools/testing/selftests
+else
 KSFT = $(KSRC)/tools/testing/selftests
+endif
 RUST_SRCS := $(wildcard $(TOP)/*.rs $(TOP)/scripts/runner-tests/*.rs)
 # Kbuild writes its objects outside the source tree, one directory per kernel profile.
 KERNEL_NAME ?= $(subst /,_,$(abspath $(KDIR)))

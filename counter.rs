@@ -3,9 +3,18 @@
 //! The eventfd state machine: counter, maximum, semaphore rule and poll readiness.
 //!
 //! Nothing here depends on the kernel, so `cargo test` on the host checks every rule, and the kernel
-//! glue in `eventfd_max.rs` only locks, calls these rules and wakes whom they say.  Arithmetic never
+//! glue in `eventfd.rs` only locks, calls these rules and wakes whom they say.  Arithmetic never
 //! computes `count + value`: the room left, `maximum - count`, is compared instead, and the count may
 //! exceed the maximum only after the maximum was lowered below it.
+//!
+//! A read is two steps, because the value cannot be copied to the reader under a spinlock: [`read`]
+//! takes it from the count, then [`delivered`] frees its room once the copy succeeded, or
+//! [`restore`] gives it back when the reader's buffer faulted.  Writers never get the room of a
+//! value that may still come back, so a restored value cannot push the count to the maximum.
+//!
+//! [`read`]: Counter::read
+//! [`delivered`]: Counter::delivered
+//! [`restore`]: Counter::restore
 
 /// Why an operation cannot go ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,10 +58,29 @@ impl Events {
     }
 }
 
+/// A value a read took from the count, still on its way to the reader's buffer.
+///
+/// It must go back to [`Counter::delivered`] or [`Counter::restore`]; only this module makes one.
+#[must_use = "a taken value must be delivered or restored"]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Taken(u64);
+
+impl Taken {
+    /// What the read returns.
+    pub(crate) const fn value(&self) -> u64 {
+        self.0
+    }
+}
+
 /// One eventfd counter with its maximum.
+///
+/// Every increase of `count + in_flight` is bounded by the room, `maximum - count - in_flight`, so
+/// their sum never exceeds `u64::MAX` and moving a value between them cannot overflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Counter {
     count: u64,
+    /// Taken by reads whose copy to the reader has not finished; their room is not yet free.
+    in_flight: u64,
     maximum: u64,
     semaphore: bool,
     /// Set by the first successful read, write or signal; configuration is refused afterwards.
@@ -70,6 +98,7 @@ impl Counter {
     pub(crate) const fn new() -> Self {
         Self {
             count: 0,
+            in_flight: 0,
             maximum: u64::MAX,
             semaphore: false,
             used: false,
@@ -104,8 +133,10 @@ impl Counter {
         if self.used {
             return Err(Refusal::Busy);
         }
+        // Unused, so no read is in flight.
         *self = Self {
             count,
+            in_flight: 0,
             maximum,
             semaphore,
             used: true,
@@ -113,29 +144,39 @@ impl Counter {
         Ok(())
     }
 
-    /// The room left before the maximum, or 0 when the count is at or above it.
+    /// The room left before the maximum, or 0 when the count is at or above it.  Values still
+    /// in flight to readers keep their room.
     const fn room(&self) -> u64 {
-        self.maximum.saturating_sub(self.count)
+        self.maximum
+            .saturating_sub(self.count)
+            .saturating_sub(self.in_flight)
     }
 
-    /// Consumes what a read(2) returns: the whole count, or 1 in semaphore mode.
-    pub(crate) fn read(&mut self) -> Result<(u64, Events), Refusal> {
+    /// Takes what a read(2) returns: the whole count, or 1 in semaphore mode.  Nothing is woken
+    /// yet: the room is freed by [`Counter::delivered`].
+    pub(crate) fn read(&mut self) -> Result<(Taken, Events), Refusal> {
         if self.count == 0 {
             return Err(Refusal::WouldBlock);
         }
         let value = if self.semaphore { 1 } else { self.count };
         self.count -= value;
+        self.in_flight += value;
         self.used = true;
-        Ok((value, Events::WRITABLE))
+        Ok((Taken(value), Events::NONE))
     }
 
-    /// Gives back a value taken by [`Counter::read`] that could not be delivered to the reader.
-    ///
-    /// Writers may have filled the room meanwhile, so the count can end above the maximum (as after
-    /// lowering it); it saturates at `u64::MAX` rather than wrap.
-    pub(crate) fn restore(&mut self, value: u64) -> Events {
-        self.count = self.count.saturating_add(value);
-        self.readiness()
+    /// The taken value reached the reader: its room is free for writers.
+    pub(crate) fn delivered(&mut self, taken: Taken) -> Events {
+        self.in_flight -= taken.0;
+        Events::WRITABLE
+    }
+
+    /// The taken value could not be copied to the reader, so it goes back to the count.  Its room
+    /// was never freed, so the count stays below the maximum unless the maximum was lowered.
+    pub(crate) fn restore(&mut self, taken: Taken) -> Events {
+        self.in_flight -= taken.0;
+        self.count += taken.0;
+        Events::READABLE.with_if(self.count >= self.maximum, Events::ERROR)
     }
 
     /// Adds `value` as a write(2) does: only when it stays below the maximum.
@@ -162,7 +203,8 @@ impl Counter {
     }
 
     /// The in-kernel `eventfd_signal()`: never refuses, adds up to the room left, so the count
-    /// saturates at the maximum and raises [`Events::ERROR`] there.  Returns what was added.
+    /// saturates at the maximum (less what reads have in flight) and raises [`Events::ERROR`]
+    /// there.  Returns what was added.
     pub(crate) fn signal(&mut self, value: u64) -> (u64, Events) {
         let added = value.min(self.room());
         self.count += added;

@@ -154,14 +154,19 @@ impl EventFd {
         if dest.len() < VALUE_SIZE {
             return Err(EINVAL);
         }
-        let value = self.until_done(&self.readers, nonblock, Counter::read)?;
-        if dest.copy_to_iter(&value.to_ne_bytes()) != VALUE_SIZE {
-            // The buffer cannot be written: give the value back rather than lose it.
-            let events = self.counter.lock().restore(value);
-            self.announce(events);
-            return Err(EFAULT);
-        }
-        Ok(VALUE_SIZE)
+        let taken = self.until_done(&self.readers, nonblock, Counter::read)?;
+        // The copy may fault and sleep, so it runs unlocked; a buffer that cannot be written gets
+        // EFAULT and the value goes back to the count rather than being lost.
+        let copied = dest.copy_to_iter(&taken.value().to_ne_bytes()) == VALUE_SIZE;
+        let mut counter = self.counter.lock();
+        let (events, result) = if copied {
+            (counter.delivered(taken), Ok(VALUE_SIZE))
+        } else {
+            (counter.restore(taken), Err(EFAULT))
+        };
+        drop(counter);
+        self.announce(events);
+        result
     }
 
     /// write(2): adds the value once it fits below the maximum.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the Rust-enabled test kernel for a profile and prints its build directory.
 #   scripts/kernel.sh release|debug
+#   scripts/kernel.sh source         only extracts the kernel source and prints its directory
 # The build lives outside the repo, under $EVENTFD_MAX_CACHE (default ~/.cache/eventfd_max), keyed by the
 # kernel source version, the config fragments, the recipe version (KERNEL_RECIPE in versions.env)
 # and the toolchain versions: a second run with the
@@ -10,27 +11,31 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 # shellcheck source=versions.env
 . "$here/versions.env"
-profile=${1:?usage: kernel.sh release|debug}
-frag=$top/kconfig/$profile.config
-[ -f "$frag" ] || { echo "kernel.sh: no profile $profile ($frag)" >&2; exit 2; }
+profile=${1:?usage: kernel.sh release|debug|source}
 cache=${EVENTFD_MAX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eventfd_max}
-bindgen=$cache/bindgen-$BINDGEN_VERSION/bin/bindgen
-toolchain=$("$here/check-toolchain.sh")
 srcver=$(dpkg-query -W -f='${Version}' "$KERNEL_SOURCE_PKG")
-key=$( { echo "$toolchain recipe=$KERNEL_RECIPE"; cat "$top/kconfig/base.config" "$frag"; } | sha256sum | cut -c1-16)
-obj=$cache/kernel/$profile-$key
 src=$cache/src/$KERNEL_SOURCE_PKG-${srcver//[~+:]/_}
 log() { echo "kernel.sh: $*" >&2; }
 
-if [ -f "$obj/.eventfd_max-done" ] && [ -f "$obj/eventfd_max.mk" ]; then
-    log "reusing $profile kernel $obj"
-    echo "$obj"; exit 0
-fi
 if [ ! -f "$src/.extracted" ]; then
     log "extracting $KERNEL_SOURCE_PKG $srcver"
     rm -rf "$src" && mkdir -p "$src"
     tar -xf "/usr/src/$KERNEL_SOURCE_PKG.tar.xz" -C "$src" --strip-components=1
     touch "$src/.extracted"
+fi
+# The test programs need only the source (kselftest_harness.h), not a built kernel.
+if [ "$profile" = source ]; then echo "$src"; exit 0; fi
+
+frag=$top/kconfig/$profile.config
+[ -f "$frag" ] || { echo "kernel.sh: no profile $profile ($frag)" >&2; exit 2; }
+bindgen=$cache/bindgen-$BINDGEN_VERSION/bin/bindgen
+toolchain=$("$here/check-toolchain.sh")
+key=$( { echo "$toolchain recipe=$KERNEL_RECIPE"; cat "$top/kconfig/base.config" "$frag"; } | sha256sum | cut -c1-16)
+obj=$cache/kernel/$profile-$key
+
+if [ -f "$obj/.eventfd_max-done" ] && [ -f "$obj/eventfd_max.mk" ]; then
+    log "reusing $profile kernel $obj"
+    echo "$obj"; exit 0
 fi
 mk=(make -s -C "$src" O="$obj" LLVM=-$LLVM_VERSION RUSTC="$RUSTC" BINDGEN="$bindgen")
 export LIBCLANG_PATH

@@ -13,8 +13,8 @@
  *    issued with RWF_NOWAIT instead, so nothing sleeps.
  *  - A few shared counters, opened O_NONBLOCK and used by every thread and forked children, get
  *    the checks that hold under concurrency: allowed errno sets, reads > 0 (1 for a semaphore),
- *    and on the "strict" ones (fixed maximum, never a faulting read) reads below the maximum and
- *    no POLLERR.  Shared counters are replaced under the other threads' feet with dup2().
+ *    and on the "strict" ones (fixed maximum) reads below the maximum and no POLLERR, even with
+ *    faulting reads giving values back.  Shared counters are replaced under the other threads' feet with dup3().
  *
  * A watchdog fails the run if a thread makes no progress for WATCHDOG_MS.  Prints the seed; the
  * same seed replays the same per-thread choices (the interleaving differs).
@@ -49,7 +49,7 @@ static const char *const kind_name[K_COUNT] = {
 	"write/writev/pwritev2", "write from bad buffers", "ioctl SET/GET/CONFIGURE/FIONBIO",
 	"ioctl with bad pointers", "ioctl with random commands and arguments", "poll",
 	"epoll_ctl/epoll_wait", "fcntl", "fdinfo", "lseek/mmap", "fork + child checks",
-	"shared counters (concurrent ops)", "dup2 replacing a shared counter",
+	"shared counters (concurrent ops)", "dup3 replacing a shared counter",
 };
 
 /* What one thread knows about an open file description it owns. */
@@ -906,7 +906,7 @@ static void op_shared(struct thread *t)
 		break;
 	case 7:
 		which = (int)rnd(&t->rng, BAD_COUNT);
-		if (!s->strict && rnd(&t->rng, 2)) {	/* gives back what it takes */
+		if (rnd(&t->rng, 2)) {	/* gives back what it takes */
 			r = do_io(t, false, s->fd, bad.ptr[which], 8, IO_PLAIN);
 			CHECK(t, K_SHARED, r == -EFAULT || (r == -EAGAIN && !vfs_rejects(which)),
 			      "shared %d read into %s: %s", s->fd, bad.name[which], err(r));

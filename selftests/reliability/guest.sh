@@ -23,7 +23,7 @@ run() { # program [args...]: a TAP-printing program
 }
 
 run "$here/reliability_hostile"
-run "$here/reliability_stress" --seconds "${secs:-4}"
+run "$here/reliability_stress" --seconds "${secs:-5}"
 run "$here/reliability_fuzz" --seconds "${secs:-10}"
 # The 32-bit builds: every ioctl through the compat path.
 # The "many" fixture (10 000 fds, memcg) does not involve the compat path: 64-bit covers it.

@@ -223,14 +223,17 @@ static inline uint64_t raw_parse(const char *s, int base)
 	}
 }
 
-/* Returns 0, or -1 when fdinfo cannot be read (a closed fd). */
-static inline int raw_fdinfo(int fd, struct raw_fdinfo *fi)
+/*
+ * Returns 0, or -1 when fdinfo cannot be read (a closed fd).  @dirfd is an open
+ * /proc/self/fdinfo (which saves the path walk when reading thousands), or AT_FDCWD.
+ */
+static inline int raw_fdinfo_at(int dirfd, int fd, struct raw_fdinfo *fi)
 {
 	static const char *const keys[] = {
 		"eventfd-count:", "eventfd-id:", "eventfd-semaphore:", "eventfd-maximum:",
 	};
 	char path[48] = "/proc/self/fdinfo/", digits[12], buf[512], *p;
-	size_t len = strlen(path);
+	size_t len = dirfd == AT_FDCWD ? strlen(path) : 0;
 	unsigned int v = (unsigned int)fd;
 	int pfd, i, k = 0;
 	ssize_t n;
@@ -242,7 +245,7 @@ static inline int raw_fdinfo(int fd, struct raw_fdinfo *fi)
 	while (k)
 		path[len++] = digits[--k];
 	path[len] = 0;
-	pfd = open(path, O_RDONLY | O_CLOEXEC);
+	pfd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (pfd < 0)
 		return -1;
 	n = read(pfd, buf, sizeof(buf) - 1);
@@ -267,6 +270,11 @@ static inline int raw_fdinfo(int fd, struct raw_fdinfo *fi)
 			fi->maximum = raw_parse(p, 16);
 	}
 	return 0;
+}
+
+static inline int raw_fdinfo(int fd, struct raw_fdinfo *fi)
+{
+	return raw_fdinfo_at(AT_FDCWD, fd, fi);
 }
 
 /* Uniform in [0, n), n > 0. */

@@ -3,13 +3,16 @@
  * Conservation stress for /dev/eventfd_max: W writer and R reader threads hammer one counter, with
  * blocking read(2)/write(2), RWF_NOWAIT calls waiting in poll(2), and RWF_NOWAIT calls waiting in
  * epoll_wait(2) mixed; a chaos thread changes the maximum at random, toggles O_NONBLOCK, interrupts
- * workers with a signal (EINTR must consume nothing) and samples poll/fdinfo.  Four runs:
+ * workers with a signal (EINTR must consume nothing) and samples poll/fdinfo.  Five runs:
  *
  *   nonsem-random-max   non-semaphore, random maximum, plus a reader that reads into NULL
  *                       (EFAULT must give the value back: conservation checks it)
  *   sem-random-max      the same with EFD_SEMAPHORE
  *   nonsem-fixed-max    maximum 7 throughout: no read may return >= 7, no poll may show POLLERR
  *   sem-fixed-max-nb    semaphore, maximum 3, file opened O_NONBLOCK (so "blocking" threads poll)
+ *   nonsem-fixed-max-efault
+ *                       maximum 7 plus the NULL reader: a value given back after EFAULT must not
+ *                       land on top of what writers added meanwhile (no read or count >= 7)
  *
  * At the end of each run: written == read + final count exactly, every thread was joined within a
  * bound, and every result was one the contract allows.  Shutdown: writers stop first (a blocked one
@@ -17,7 +20,7 @@
  * blocking read by signals; the count left is read from fdinfo and drained.
  *
  * Usage: stress [--seconds N] [--writers N] [--readers N] [--seed N]
- *   --seconds is the total over the four runs (default 4, for CI; use minutes to soak).
+ *   --seconds is the total over the runs (default 4, for CI; use minutes to soak).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -49,6 +52,7 @@ static const struct run_cfg runs[] = {
 	{ "sem-random-max", true, 0, false, true },
 	{ "nonsem-fixed-max", false, 7, false, false },
 	{ "sem-fixed-max-nb", true, 3, true, false },
+	{ "nonsem-fixed-max-efault", false, 7, false, true },
 };
 
 struct stats {
@@ -493,6 +497,7 @@ int main(int argc, char **argv)
 		{ "readers", &nreaders, "reader threads per run (plus an EFAULT reader)" },
 		{ "seed", &seed, "random seed (0: from the clock)" },
 	};
+	const size_t nruns = ARRAY_SIZE(runs);
 
 	rel_parse_opts(argc, argv, opts, ARRAY_SIZE(opts),
 		       "Conservation stress of /dev/eventfd_max (TAP output).");
@@ -504,10 +509,10 @@ int main(int argc, char **argv)
 		ksft_exit_skip("needs the device (maximum, RWF_NOWAIT writes)\n");
 	rel_install_interrupt(SIGUSR1);
 	ksft_print_header();
-	ksft_set_plan(3 * ARRAY_SIZE(runs));
+	ksft_set_plan(3 * nruns);
 	ksft_print_msg("seed %" PRIu64 ", %" PRIu64 " s total, %" PRIu64 " writers, %" PRIu64
 		       " readers\n", seed, seconds, nwriters, nreaders);
-	for (size_t i = 0; i < ARRAY_SIZE(runs); i++)
-		one_run(&runs[i], seconds * 1000 / ARRAY_SIZE(runs));
+	for (size_t i = 0; i < nruns; i++)
+		one_run(&runs[i], seconds * 1000 / nruns);
 	ksft_finished();
 }
