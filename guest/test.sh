@@ -4,20 +4,12 @@
 # the benchmarks' smoke mode.  A missing program is a failure.
 bin=/opt/eventfd_max/bin
 bin32=/opt/eventfd_max/bin32
-status=0
+# shellcheck source=../selftests/tap.sh
+. "$bin/tap.sh"
 export EVENTFD_MAX_DEVICE_TESTS=1
 # Steps per differential mode: enough to reach every rule, few enough for a debug kernel under TCG
 # (each mode runs 64- and 32-bit); run the program by hand with --steps=N for more.
 export EVENTFD_MAX_STEPS=${EVENTFD_MAX_STEPS:-3000}
-run() { # program [args...]: a TAP-printing program
-    if [ ! -x "$1" ]; then
-        echo "not ok - $1 exists"; status=1; return
-    fi
-    echo "# ---- $*"
-    t0=$(date +%s)
-    "$@" || status=1
-    echo "# ---- $1: $(($(date +%s) - t0)) s"
-}
 example() { # program: an example, which exits non-zero when back-pressure did not hold
     echo "# ---- $1"
     if "$1" > /tmp/example.out 2>&1; then r=ok; else r="not ok"; status=1; fi

@@ -13,7 +13,10 @@ top=$(dirname "$here")
 . "$here/versions.env"
 profile=${1:?usage: kernel.sh release|debug|source}
 cache=${EVENTFD_MAX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eventfd_max}
-srcver=$(dpkg-query -W -f='${Version}' "$KERNEL_SOURCE_PKG")
+srcver=$(dpkg-query -W -f='${Version}' "$KERNEL_SOURCE_PKG" 2>/dev/null) || {
+    echo "kernel.sh: $KERNEL_SOURCE_PKG is not installed; run scripts/provision.sh as root" >&2
+    exit 1
+}
 src=$cache/src/$KERNEL_SOURCE_PKG-${srcver//[~+:]/_}
 log() { echo "kernel.sh: $*" >&2; }
 

@@ -10,17 +10,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 bin32=$(cd "$here/../bin32" 2>/dev/null && pwd)
 secs=${RELIABILITY_SECONDS:-}
-status=0
-
-run() { # program [args...]: a TAP-printing program
-    if [ ! -x "$1" ]; then
-        echo "not ok - $1 exists"; status=1; return
-    fi
-    echo "# ---- $*"
-    t0=$(date +%s)
-    "$@" || status=1
-    echo "# ---- $1: $(($(date +%s) - t0)) s"
-}
+# shellcheck source=../tap.sh
+. "$here/tap.sh"
 
 run "$here/reliability_hostile"
 run "$here/reliability_stress" --seconds "${secs:-5}"

@@ -639,16 +639,9 @@ static int write_file(const char *path, const char *text)
 static bool file_has_word(const char *path, const char *word)
 {
 	char buf[512], *tok, *save;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
 
-	if (fd < 0)
+	if (read_small_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
 		if (!strcmp(tok, word))
 			return true;

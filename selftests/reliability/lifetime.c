@@ -329,18 +329,10 @@ static void *sleeper_main(void *arg)
 static bool sleeping(int tid)
 {
 	char path[64], buf[256], *p;
-	int fd;
-	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_small_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' && p[2] == 'S';
 }

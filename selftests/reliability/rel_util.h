@@ -179,20 +179,33 @@ static inline int bad_ptrs_init(struct bad_ptrs *b)
 	return 0;
 }
 
-/* The module's reference count from sysfs, or -1 (not loaded, or built in). */
-static inline long module_refcnt(void)
+/*
+ * Reads the small file @path (relative to @dirfd, or AT_FDCWD) into @buf and NUL-terminates it,
+ * with read(2) only (no malloc, no stdio).  Returns the length, or -1 when it cannot be read or is
+ * empty.
+ */
+static inline ssize_t read_small_at(int dirfd, const char *path, char *buf, size_t size)
 {
-	char buf[32];
-	int fd = open(REFCNT_PATH, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
+	return n;
+}
+
+/* The module's reference count from sysfs, or -1 (not loaded, or built in). */
+static inline long module_refcnt(void)
+{
+	char buf[32];
+
+	if (read_small_at(AT_FDCWD, REFCNT_PATH, buf, sizeof(buf)) < 0)
+		return -1;
 	return strtol(buf, NULL, 10);
 }
 
@@ -235,8 +248,7 @@ static inline int raw_fdinfo_at(int dirfd, int fd, struct raw_fdinfo *fi)
 	char path[48] = "/proc/self/fdinfo/", digits[12], buf[512], *p;
 	size_t len = dirfd == AT_FDCWD ? strlen(path) : 0;
 	unsigned int v = (unsigned int)fd;
-	int pfd, i, k = 0;
-	ssize_t n;
+	int i, k = 0;
 
 	do {
 		digits[k++] = (char)('0' + v % 10);
@@ -245,14 +257,8 @@ static inline int raw_fdinfo_at(int dirfd, int fd, struct raw_fdinfo *fi)
 	while (k)
 		path[len++] = digits[--k];
 	path[len] = 0;
-	pfd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (pfd < 0)
+	if (read_small_at(dirfd, path, buf, sizeof(buf)) < 0)
 		return -1;
-	n = read(pfd, buf, sizeof(buf) - 1);
-	close(pfd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	memset(fi, 0, sizeof(*fi));
 	for (i = 0; i < 4; i++) {
 		p = strstr(buf, keys[i]);

@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the Makefiles of the static test and benchmark programs, which set TOP first:
+#   make [O=dir] [M32=1]     into $(O) (default $(TOP)/out/bin); M32=1 builds with -m32
+# Static, so the same binaries run in the busybox guest and on any bare-metal machine.
+
+O ?= $(TOP)/out/bin
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+CFLAGS := -static -O2 -g -Wall -Wextra -Werror -std=gnu11 -pthread -I$(TOP)/uapi
+# The -m32 builds exercise the compat ioctls.  Running them needs CONFIG_COMPAT_32BIT_TIME: 32-bit
+# glibc makes its futex and timer calls through the time32 syscalls.
+ifeq ($(M32),1)
+CFLAGS += -m32
+endif
+
+# The kselftest harness comes from the kernel source; only its extraction is needed, no build.
+KSFT ?= $(shell $(TOP)/scripts/kernel.sh source)/tools/testing/selftests
+KSFT_HDRS = $(KSFT)/kselftest_harness.h $(KSFT)/kselftest.h
+
+$(O):
+	mkdir -p $@
+
+.DEFAULT_GOAL := all
+.PHONY: all clean
