@@ -101,6 +101,7 @@ uint64_t chan_drain(struct chan *c);
 /* Time. */
 uint64_t now_ns(void);
 uint64_t thread_cpu_ns(void);
+uint64_t thread_vcsw(void);		/* the calling thread's voluntary context switches (sleeps) */
 void sleep_ns(uint64_t ns);		/* returns early on a kick */
 void sleep_until(uint64_t abs_ns);	/* CLOCK_MONOTONIC, returns early on a kick */
 

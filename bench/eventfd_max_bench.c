@@ -258,7 +258,7 @@ int main(int argc, char **argv)
 	prctl(PR_SET_TIMERSLACK, 1UL);
 	/* Never hang: a generous bound on the whole run, well above the nominal durations (and allowing
 	 * 50 us a system call and 1 ms a round trip, for an emulated CPU). */
-	budget = 300 + 10 * (8 * cfg.burst_s + 4 * cfg.contention_s +
+	budget = 300 + 10 * (10 * cfg.burst_s + 4 * cfg.contention_s +
 			     4 * cfg.lat_events / cfg.lat_read_hz + 4 * cfg.coal_writes * cfg.coal_read_us * 1e-6) +
 		 4 * 1.1 * (cfg.trials + 1) * cfg.perop_iters * 100e-6 + 8.0 * cfg.wakeup_iters * 1e-3;
 	signal(SIGALRM, watchdog);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -188,6 +189,15 @@ uint64_t now_ns(void)
 uint64_t thread_cpu_ns(void)
 {
 	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+uint64_t thread_vcsw(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		fatal("getrusage(RUSAGE_THREAD): %s", strerror(errno));
+	return (uint64_t)ru.ru_nvcsw;
 }
 
 static struct timespec ts_of(uint64_t ns)

@@ -3,7 +3,7 @@
 # with the suite's verdict.
 #
 #   scripts/guest.sh --kernel DIR --module FILE.ko --suite FILE.sh [--bin DIR]... [--timeout SECS]
-#                    [--memory MB] [--results FILE] [--log FILE]
+#                    [--memory MB] [--smp N] [--results FILE] [--log FILE]
 #
 # --kernel   a kernel build directory (arch/x86/boot/bzImage inside), e.g. from scripts/kernel.sh
 # --module   the module to insmod before the suite (and rmmod after it)
@@ -12,6 +12,7 @@
 # --bin      a directory copied to /opt/eventfd_max/<its name> (/opt/eventfd_max/bin is on PATH)
 # --results  where the guest's /results file (if the suite writes one) is copied, through ttyS1
 # --append   more kernel command line (e.g. kmemleak=off)
+# --smp      guest CPUs (default 2, one per host core here)
 # ACCEL=kvm  opt in to KVM (default TCG: nested KVM on our CI machines does not boot Linux)
 #
 # Around the suite, the guest's init adds TAP lines of its own: the module loaded and its device
@@ -23,7 +24,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-kernel= module= suite= timeout=600 memory=1024 results= log= append=
+kernel= module= suite= timeout=600 memory=1024 smp=2 results= log= append=
 bins=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -33,6 +34,7 @@ while [ $# -gt 0 ]; do
         --bin) bins+=("$2"); shift 2 ;;
         --timeout) timeout=$2; shift 2 ;;
         --memory) memory=$2; shift 2 ;;
+        --smp) smp=$2; shift 2 ;;
         --results) results=$2; shift 2 ;;
         --log) log=$2; shift 2 ;;
         --append) append=$2; shift 2 ;;
@@ -68,7 +70,7 @@ esac
 console=$work/console.log
 : > "$work/ttyS1"
 set +e
-timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${qemu_accel[@]}" -smp 2 -m "$memory" \
+timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${qemu_accel[@]}" -smp "$smp" -m "$memory" \
     -nographic -no-reboot -nodefaults -serial stdio -serial "file:$work/ttyS1" \
     -kernel "$bzimage" -initrd "$work/initramfs.gz" \
     -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 eventfd_max.accel=$accel $append" \
