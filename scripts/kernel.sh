@@ -20,6 +20,10 @@ srcver=$(dpkg-query -W -f='${Version}' "$KERNEL_SOURCE_PKG" 2>/dev/null) || {
 src=$cache/src/$KERNEL_SOURCE_PKG-${srcver//[~+:]/_}
 log() { echo "kernel.sh: $*" >&2; }
 
+mkdir -p "$cache/kernel"
+# Concurrent callers extract once, and build each profile once: a second caller waits for the first.
+exec 8> "$cache/kernel/.source.lock"
+flock 8
 if [ ! -f "$src/.extracted" ]; then
     log "extracting $KERNEL_SOURCE_PKG $srcver"
     rm -rf "$src" && mkdir -p "$src"
@@ -36,6 +40,9 @@ toolchain=$("$here/check-toolchain.sh")
 key=$( { echo "$toolchain recipe=$KERNEL_RECIPE"; cat "$top/kconfig/base.config" "$frag"; } | sha256sum | cut -c1-16)
 obj=$cache/kernel/$profile-$key
 
+exec 8>&-
+exec 9> "$cache/kernel/.$profile.lock"
+flock 9
 if [ -f "$obj/.eventfd_max-done" ] && [ -f "$obj/eventfd_max.mk" ]; then
     log "reusing $profile kernel $obj"
     echo "$obj"; exit 0
