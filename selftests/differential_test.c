@@ -31,8 +31,12 @@
 #define DEFAULT_STEPS	10000UL
 /* EPOLLEXCLUSIVE waiters per side in a HOW_EXCLUSIVE step. */
 #define EXCL_WAITERS	3
-/* Threaded steps of each kind per run, to bound the time under TCG; beyond, blocking steps poll. */
-#define MAX_THREADED	8
+/*
+ * Slow steps (forks, helper threads) of each kind per 1000 steps of a run, plus one: a few in the
+ * guest suite's runs under TCG, many in long ones.  Beyond, blocking steps poll instead and the
+ * others run directly.
+ */
+#define SLOW_PER_1000	1
 /* A run of at least this many steps must have exercised every operation in every way. */
 #define COVERAGE_STEPS	1000UL
 
@@ -379,12 +383,11 @@ static uint64_t pick_value(uint64_t *rng, const struct model *m)
 static enum how pick_how(uint64_t r)
 {
 	r %= 100;
-	/* Forks are slow under TCG: 1 in 100 steps. */
 	if (r < 75)
 		return HOW_DIRECT;
-	if (r < 92)
+	if (r < 90)
 		return HOW_DUP;
-	if (r < 93)
+	if (r < 95)
 		return HOW_CHILD;
 	return HOW_EXCLUSIVE;
 }
@@ -452,16 +455,16 @@ struct budget {
  */
 static void plan(struct step *st, const struct model *m, struct budget *b)
 {
+	unsigned long slow = 1 + steps / 1000 * SLOW_PER_1000;
 	struct model scratch = *m;
 	struct outcome out = { 0 };
 	bool blocks = false;
 
-	if (st->op == OP_REOPEN)
+	if (st->op == OP_REOPEN || (st->how == HOW_CHILD && b->ran[HOW_CHILD] >= slow))
 		st->how = HOW_DIRECT;
 	predict_op(st, &scratch, &out, &blocks);
 	if (blocks) {
-		if ((is_read(st->op) || st->op == OP_WRITE) &&
-		    b->ran[HOW_BLOCKING] < MAX_THREADED) {
+		if ((is_read(st->op) || st->op == OP_WRITE) && b->ran[HOW_BLOCKING] < slow) {
 			st->how = HOW_BLOCKING;
 		} else {
 			st->op = OP_POLL;
@@ -473,7 +476,7 @@ static void plan(struct step *st, const struct model *m, struct budget *b)
 		/* One wake-up per trigger: writev's second write would wake a second waiter. */
 		uint32_t kind = m->count == 0 ? EPOLLIN : m->count >= ~0ULL - 1 ? EPOLLOUT : 0;
 
-		if (!kind || st->op == OP_WRITEV || b->ran[HOW_EXCLUSIVE] >= MAX_THREADED) {
+		if (!kind || st->op == OP_WRITEV || b->ran[HOW_EXCLUSIVE] >= slow) {
 			st->how = HOW_DIRECT;
 		} else {
 			for (int i = 0; i < EXCL_WAITERS; i++)

@@ -145,13 +145,17 @@ FIXTURE_VARIANT(inflight) {
 FIXTURE_VARIANT_ADD(inflight, eventfd) { .device = false };
 FIXTURE_VARIANT_ADD(inflight, device) { .device = true };
 
-/* A blocking counter at ULLONG_MAX - 1, the most a write can make it, and a page to read into. */
+/*
+ * A counter at ULLONG_MAX - 1, the most a write can make it, and a page to read into.
+ * Non-blocking, so that a write the counter refuses fails (EAGAIN) instead of hanging the test.
+ */
 FIXTURE_SETUP(inflight)
 {
 	pending_init(_metadata, &self->p);
 	if (variant->device && efdm_device_absent())
 		SKIP(return, "%s missing (module not loaded?)", efdm_dev_path());
-	self->p.fd = variant->device ? efdm_create(0, 0, UINT64_MAX) : eventfd(0, 0);
+	self->p.fd = variant->device ? efdm_create(0, EFD_NONBLOCK, UINT64_MAX) :
+				       eventfd(0, EFD_NONBLOCK);
 	ASSERT_LE(0, self->p.fd) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(8, efd_write(self->p.fd, UINT64_MAX - 1));
 }
@@ -193,7 +197,7 @@ FIXTURE(inflight_signal) {
 	struct pending_read p;
 };
 
-/* Maximum 10, count 9, a page to read into, and the debugfs signal hook. */
+/* Maximum 10, count 9, non-blocking; a page to read into, and the debugfs signal hook. */
 FIXTURE_SETUP(inflight_signal)
 {
 	struct stat st;
@@ -205,7 +209,7 @@ FIXTURE_SETUP(inflight_signal)
 		SKIP(return, "%s missing (module not loaded?)", efdm_dev_path());
 	ASSERT_EQ(0, stat(EFDM_SIGNAL_PATH, &st)) TH_LOG("%s: %s", EFDM_SIGNAL_PATH,
 							 strerror(errno));
-	self->p.fd = efdm_create(9, 0, 10);
+	self->p.fd = efdm_create(9, EFD_NONBLOCK, 10);
 	ASSERT_LE(0, self->p.fd) TH_LOG("%s", strerror(errno));
 }
 

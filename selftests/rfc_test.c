@@ -15,7 +15,7 @@
 #include "kselftest_harness.h"
 
 /* The RFC writes and reads this many times; fewer here, for a debug kernel under TCG. */
-#define RFC_ITERATIONS 1000
+#define RFC_ITERATIONS 100
 
 /* The RFC's eventfd2(count, flags): a counter with the default maximum. */
 static int rfc_eventfd2(struct __test_metadata *_metadata, unsigned int count, int flags)
