@@ -23,7 +23,6 @@ run $bin32/differential_test
 run $bin/rfc_test
 run $bin32/rfc_test
 run $bin/parity_test
-run $bin32/parity_test
 run $bin/inflight_test
 run $bin/eventfd_max_rust_tests
 for e in $bin/example_c_producer_consumer $bin/example_c_epoll_loop \

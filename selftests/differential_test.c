@@ -29,14 +29,14 @@
 #include "kselftest_harness.h"
 
 #define DEFAULT_STEPS	10000UL
-/* EPOLLEXCLUSIVE waiters per side in a HOW_EXCLUSIVE step. */
-#define EXCL_WAITERS	3
+/* EPOLLEXCLUSIVE waiters per side in a HOW_EXCLUSIVE step: two tell one wake-up from all. */
+#define EXCL_WAITERS	2
 /*
- * Slow steps (forks, helper threads) of each kind per 1000 steps of a run, plus one: a few in the
- * guest suite's runs under TCG, many in long ones.  Beyond, blocking steps poll instead and the
- * others run directly.
+ * Slow steps (forks, helper threads) of each kind: one plus one per SLOW_EVERY steps of a run, so
+ * a few in the guest suite's runs under TCG and many in long ones.  Beyond, blocking steps poll
+ * instead and the others run directly.
  */
-#define SLOW_PER_1000	1
+#define SLOW_EVERY	2000
 /* A run of at least this many steps must have exercised every operation in every way. */
 #define COVERAGE_STEPS	1000UL
 
@@ -455,7 +455,7 @@ struct budget {
  */
 static void plan(struct step *st, const struct model *m, struct budget *b)
 {
-	unsigned long slow = 1 + steps / 1000 * SLOW_PER_1000;
+	unsigned long slow = 1 + steps / SLOW_EVERY;
 	struct model scratch = *m;
 	struct outcome out = { 0 };
 	bool blocks = false;

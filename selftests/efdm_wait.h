@@ -51,14 +51,18 @@ static inline long long efdm_now_ms(void)
 	(cond);								\
 })
 
-/* The first word of /proc/self/task/<tid>/<file>, or with @after_comm the first after the ")". */
-static inline bool efdm_task_field(int tid, const char *file, bool after_comm, char out[32])
+/*
+ * Is thread @tid of this process asleep inside system call @nr?  /proc/<tid>/syscall shows the
+ * number of the call a task sleeps in, and "running" for a task that is runnable, which a woken
+ * one is at once.  (Every wait of these tests sleeps interruptibly in the call it is about.)
+ */
+static inline bool efdm_asleep_in(int tid, long nr)
 {
-	char path[64], buf[512], *p = buf;
+	char path[64], buf[32];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, file);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -67,26 +71,7 @@ static inline bool efdm_task_field(int tid, const char *file, bool after_comm, c
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	if (after_comm) {
-		p = strrchr(buf, ')');
-		if (!p)
-			return false;
-		p++;
-	}
-	return sscanf(p, " %31s", out) == 1;
-}
-
-/*
- * Is thread @tid asleep (state S: interruptibly, which every wait of these tests is) inside
- * system call @nr?  /proc/<tid>/syscall names the call a blocked thread is in.
- */
-static inline bool efdm_asleep_in(int tid, long nr)
-{
-	char state[32], call[32];
-
-	return efdm_task_field(tid, "stat", true, state) && !strcmp(state, "S") &&
-	       efdm_task_field(tid, "syscall", false, call) &&
-	       strtol(call, NULL, 10) == nr;
+	return buf[0] >= '0' && buf[0] <= '9' && strtol(buf, NULL, 10) == nr;
 }
 
 static inline void *efdm_helper_main(void *arg)

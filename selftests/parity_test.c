@@ -5,10 +5,10 @@
  * (fs/read_write.c: do_loop_readv_writev() makes one write per buffer and takes no RWF flag but
  * RWF_HIPRI), AIO (fs/aio.c: IOCB_CMD_POLL needs a file that polls on one wait queue, PWRITE a
  * ->write_iter) and io_uring (io_uring/rw.c: a ->write file takes IOCB_NOWAIT only when it is
- * O_NONBLOCK; reads and writes that would block wait for readiness).  Every TEST states what
- * eventfd(2) does and runs twice: on an eventfd (the "eventfd" variant, which proves the
- * statement) and on a device counter with the default maximum (the "device" variant, which must
- * do the same).  AIO and io_uring are raw system calls: no library needed.
+ * O_NONBLOCK; reads and writes that would block wait for readiness).  Every test states what
+ * eventfd(2) does and checks it twice: on an eventfd, which proves the statement, then on a
+ * device counter with the default maximum, which must do the same.  AIO and io_uring are raw
+ * system calls: no library needed.
  */
 #define _GNU_SOURCE
 #include <linux/aio_abi.h>
@@ -26,41 +26,47 @@
 #define DUE_MS 5000
 #define NOT_DUE_MS 50
 
-FIXTURE(parity) {
-	int fd;
-};
-
-FIXTURE_VARIANT(parity) {
-	bool device;
-};
-
-FIXTURE_VARIANT_ADD(parity, eventfd) { .device = false };
-FIXTURE_VARIANT_ADD(parity, device) { .device = true };
+FIXTURE(parity) {};
 
 FIXTURE_SETUP(parity)
 {
-	self->fd = -1;
 	ASSERT_EQ(0, efdm_catch_sigusr1());
-	if (variant->device && efdm_device_absent())
+	if (efdm_device_absent())
 		SKIP(return, "%s missing (module not loaded?)", efdm_dev_path());
 }
 
 FIXTURE_TEARDOWN(parity)
 {
-	if (self->fd >= 0)
-		close(self->fd);
 }
 
-/* The variant's counter, as eventfd(count, flags) makes it. */
-static int open_counter(struct __test_metadata *_metadata, const FIXTURE_VARIANT(parity) *variant,
-			unsigned int count, int flags)
+/* @check on an eventfd(@count, @flags), which proves what it states, then on a device counter. */
+static void on_both(struct __test_metadata *_metadata, unsigned int count, int flags,
+		    void (*check)(struct __test_metadata *_metadata, int fd))
 {
-	int fd = variant->device ? efdm_create(count, flags, UINT64_MAX) : eventfd(count, flags);
+	int fd = eventfd(count, flags);
 
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", variant->device ? efdm_dev_path() : "eventfd",
-				strerror(errno));
-	return fd;
+	ASSERT_LE(0, fd);
+	TH_LOG("checking eventfd(2)");
+	check(_metadata, fd);
+	close(fd);
+	fd = efdm_create(count, flags, UINT64_MAX);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", efdm_dev_path(), strerror(errno));
+	TH_LOG("checking %s", efdm_dev_path());
+	check(_metadata, fd);
+	close(fd);
 }
+
+/*
+ * PARITY_TEST(name, count, flags) { ... }: a test whose body runs by on_both() with the counter
+ * as @fd.
+ */
+#define PARITY_TEST(name, count, flags)						\
+	static void check_##name(struct __test_metadata *_metadata, int fd);	\
+	TEST_F(parity, name)							\
+	{									\
+		on_both(_metadata, count, flags, check_##name);			\
+	}									\
+	static void check_##name(struct __test_metadata *_metadata, int fd)
 
 /*
  * WAITERS threads, each with an epoll set of its own holding @fd with @events | EPOLLEXCLUSIVE,
@@ -103,35 +109,32 @@ static ssize_t read_value(int fd)
  * epoll_ctl(2): EPOLLEXCLUSIVE avoids thundering herds when several epoll sets wait on one
  * target; eventfd wakes exactly one of them per wake-up, here a write's EPOLLIN.
  */
-TEST_F(parity, epoll_exclusive_write_wakes_one)
+PARITY_TEST(epoll_exclusive_write_wakes_one, 0, 0)
 {
-	self->fd = open_counter(_metadata, variant, 0, 0);
-	EXPECT_EQ(1, exclusive_wakeups(_metadata, self->fd, EPOLLIN, write_one));
+	EXPECT_EQ(1, exclusive_wakeups(_metadata, fd, EPOLLIN, write_one));
 }
 
 /* The same for a read's EPOLLOUT, which wakes one exclusive waiter for room. */
-TEST_F(parity, epoll_exclusive_read_wakes_one)
+PARITY_TEST(epoll_exclusive_read_wakes_one, 0, 0)
 {
-	self->fd = open_counter(_metadata, variant, 0, 0);
-	ASSERT_EQ(8, efd_write(self->fd, UINT64_MAX - 1));	/* no POLLOUT */
-	EXPECT_EQ(1, exclusive_wakeups(_metadata, self->fd, EPOLLOUT, read_value));
+	ASSERT_EQ(8, efd_write(fd, UINT64_MAX - 1));	/* no POLLOUT */
+	EXPECT_EQ(1, exclusive_wakeups(_metadata, fd, EPOLLOUT, read_value));
 }
 
 /*
  * eventfd wakes EPOLLIN waiters after every successful write, also of 0, so an edge-triggered
  * EPOLLIN registration reports a new edge for it.
  */
-TEST_F(parity, write_zero_is_an_epollin_edge)
+PARITY_TEST(write_zero_is_an_epollin_edge, 1, 0)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 
 	ASSERT_LE(0, ep);
-	self->fd = open_counter(_metadata, variant, 1, 0);
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
 	EXPECT_EQ(EPOLLIN, efdm_epoll_now(ep));	/* the edge of registering a ready fd */
 	EXPECT_EQ(0, efdm_epoll_now(ep));
-	ASSERT_EQ(8, efd_write(self->fd, 0));
+	ASSERT_EQ(8, efd_write(fd, 0));
 	EXPECT_EQ(EPOLLIN, efdm_epoll_now(ep));
 	EXPECT_EQ(0, efdm_epoll_now(ep));
 	close(ep);
@@ -141,7 +144,7 @@ TEST_F(parity, write_zero_is_an_epollin_edge)
  * F_GETFL is O_RDWR plus what F_SETFL set: O_NONBLOCK and O_APPEND stick, O_ASYNC does nothing
  * without ->fasync, O_DIRECT is EINVAL; never O_LARGEFILE.
  */
-TEST_F(parity, fcntl_getfl_like_eventfd)
+PARITY_TEST(fcntl_getfl_like_eventfd, 0, 0)
 {
 	static const struct { int set, ret, getfl; } cases[] = {
 		{ 0, 0, O_RDWR },
@@ -152,15 +155,14 @@ TEST_F(parity, fcntl_getfl_like_eventfd)
 		{ O_DIRECT, -EINVAL, O_RDWR },
 	};
 
-	self->fd = open_counter(_metadata, variant, 0, 0);
-	EXPECT_EQ(O_RDWR, fcntl(self->fd, F_GETFL));
+	EXPECT_EQ(O_RDWR, fcntl(fd, F_GETFL));
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		int ret = fcntl(self->fd, F_SETFL, cases[i].set);
+		int ret = fcntl(fd, F_SETFL, cases[i].set);
 
 		EXPECT_EQ(cases[i].ret, ret < 0 ? -errno : ret) TH_LOG("F_SETFL %#x", cases[i].set);
-		EXPECT_EQ(cases[i].getfl, fcntl(self->fd, F_GETFL)) TH_LOG("F_SETFL %#x",
+		EXPECT_EQ(cases[i].getfl, fcntl(fd, F_GETFL)) TH_LOG("F_SETFL %#x",
 									   cases[i].set);
-		ASSERT_EQ(0, fcntl(self->fd, F_SETFL, 0));
+		ASSERT_EQ(0, fcntl(fd, F_SETFL, 0));
 	}
 }
 
@@ -188,81 +190,76 @@ static uint64_t count_of(struct __test_metadata *_metadata, int fd)
 }
 
 /* writev() of two 8-byte buffers is two writes: both values are added, and it returns 16. */
-TEST_F(parity, writev_two_values_two_writes)
+PARITY_TEST(writev_two_values_two_writes, 0, EFD_NONBLOCK)
 {
 	static const size_t lens[] = { 8, 8 };
 	const uint64_t values[2] = { 2, 3 };
 
-	self->fd = open_counter(_metadata, variant, 0, EFD_NONBLOCK);
-	EXPECT_EQ(16, write_pieces(self->fd, values, lens, 2, -1));
-	EXPECT_EQ(5ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(16, write_pieces(fd, values, lens, 2, -1));
+	EXPECT_EQ(5ULL, count_of(_metadata, fd));
 }
 
 /* A value split across buffers is EINVAL: each write sees fewer than 8 bytes. */
-TEST_F(parity, writev_split_value_einval)
+PARITY_TEST(writev_split_value_einval, 0, EFD_NONBLOCK)
 {
 	static const struct { int n; size_t lens[3]; } splits[] = {
 		{ 2, { 4, 4 } }, { 2, { 1, 7 } }, { 3, { 2, 2, 4 } },
 	};
 	const uint64_t value = 7;
 
-	self->fd = open_counter(_metadata, variant, 0, EFD_NONBLOCK);
 	for (size_t i = 0; i < ARRAY_SIZE(splits); i++) {
-		EXPECT_EQ(-EINVAL, write_pieces(self->fd, &value, splits[i].lens, splits[i].n, -1))
+		EXPECT_EQ(-EINVAL, write_pieces(fd, &value, splits[i].lens, splits[i].n, -1))
 			TH_LOG("split %zu", i);
 	}
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, count_of(_metadata, fd));
 }
 
 /* When a later write fails, writev() returns the bytes of those before it, which stay added. */
-TEST_F(parity, writev_stops_at_failed_write)
+PARITY_TEST(writev_stops_at_failed_write, 0, EFD_NONBLOCK)
 {
 	static const size_t short_second[] = { 8, 4 }, two[] = { 8, 8 };
 	const uint64_t values[2] = { 4, UINT64_MAX };
 
-	self->fd = open_counter(_metadata, variant, 0, EFD_NONBLOCK);
-	EXPECT_EQ(8, write_pieces(self->fd, values, short_second, 2, -1));
-	EXPECT_EQ(8, write_pieces(self->fd, values, two, 2, -1));	/* ULLONG_MAX: EINVAL */
-	EXPECT_EQ(8ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(8, write_pieces(fd, values, short_second, 2, -1));
+	EXPECT_EQ(8, write_pieces(fd, values, two, 2, -1));	/* ULLONG_MAX: EINVAL */
+	EXPECT_EQ(8ULL, count_of(_metadata, fd));
 }
 
 /* readv() is eventfd's read_iter: the 8 bytes fill the buffers in order, however split. */
-TEST_F(parity, readv_splits_value)
+PARITY_TEST(readv_splits_value, 0, EFD_NONBLOCK)
 {
 	const uint64_t value = 0x0102030405060708ULL;
 	uint32_t halves[2] = { 0, 0 };
 	struct iovec iov[2] = { { &halves[0], 4 }, { &halves[1], 4 } };
 	uint64_t got;
 
-	self->fd = open_counter(_metadata, variant, 0, EFD_NONBLOCK);
-	ASSERT_EQ(8, efd_write(self->fd, value));
-	EXPECT_EQ(8, readv(self->fd, iov, 2));
+	ASSERT_EQ(8, efd_write(fd, value));
+	EXPECT_EQ(8, readv(fd, iov, 2));
 	memcpy(&got, halves, sizeof(got));
 	EXPECT_EQ(value, got);
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, count_of(_metadata, fd));
 }
 
 /*
  * pwritev2() takes no flag but RWF_HIPRI: RWF_NOWAIT, RWF_DSYNC, RWF_SYNC and RWF_APPEND are
  * EOPNOTSUPP, blocking or not, and add nothing.
  */
-TEST_F(parity, pwritev2_flags_eopnotsupp)
+PARITY_TEST(pwritev2_flags_eopnotsupp, 0, 0)
 {
 	static const int refused[] = { RWF_NOWAIT, RWF_DSYNC, RWF_SYNC, RWF_APPEND };
 	static const size_t eight[] = { 8 };
 	const uint64_t value = 1;
 
-	self->fd = open_counter(_metadata, variant, 0, 0);
 	for (int nonblock = 0; nonblock < 2; nonblock++) {
-		ASSERT_EQ(0, set_nonblock(self->fd, nonblock));
+		ASSERT_EQ(0, set_nonblock(fd, nonblock));
 		for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
-			EXPECT_EQ(-EOPNOTSUPP, write_pieces(self->fd, &value, eight, 1, refused[i]))
+			EXPECT_EQ(-EOPNOTSUPP, write_pieces(fd, &value, eight, 1, refused[i]))
 				TH_LOG("flags %#x, O_NONBLOCK %d", refused[i], nonblock);
 		}
 	}
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
-	EXPECT_EQ(8, write_pieces(self->fd, &value, eight, 1, RWF_HIPRI));
-	EXPECT_EQ(1ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, count_of(_metadata, fd));
+	EXPECT_EQ(8, write_pieces(fd, &value, eight, 1, RWF_HIPRI));
+	EXPECT_EQ(1ULL, count_of(_metadata, fd));
 }
 
 /* ---- AIO ------------------------------------------------------------------------------------ */
@@ -335,52 +332,47 @@ static void check_aio_poll(struct __test_metadata *_metadata, int fd, short even
 }
 
 /* AIO's IOCB_CMD_POLL of POLLIN on an empty counter waits, and completes with POLLIN on a write. */
-TEST_F(parity, aio_poll_waits_for_write)
+PARITY_TEST(aio_poll_waits_for_write, 0, 0)
 {
-	self->fd = open_counter(_metadata, variant, 0, 0);
-	check_aio_poll(_metadata, self->fd, POLLIN, write_one);
+	check_aio_poll(_metadata, fd, POLLIN, write_one);
 }
 
 /* IOCB_CMD_POLL of POLLOUT on a full counter waits, and completes with POLLOUT on a read. */
-TEST_F(parity, aio_poll_waits_for_read)
+PARITY_TEST(aio_poll_waits_for_read, 0, 0)
 {
-	self->fd = open_counter(_metadata, variant, 0, 0);
-	ASSERT_EQ(8, efd_write(self->fd, UINT64_MAX - 1));
-	check_aio_poll(_metadata, self->fd, POLLOUT, read_value);
+	ASSERT_EQ(8, efd_write(fd, UINT64_MAX - 1));
+	check_aio_poll(_metadata, fd, POLLOUT, read_value);
 }
 
 /* IOCB_CMD_POLL of events that are ready completes at once. */
-TEST_F(parity, aio_poll_ready_completes)
+PARITY_TEST(aio_poll_ready_completes, 3, 0)
 {
-	self->fd = open_counter(_metadata, variant, 3, 0);
-	check_aio_poll(_metadata, self->fd, POLLIN | POLLOUT, NULL);
+	check_aio_poll(_metadata, fd, POLLIN | POLLOUT, NULL);
 }
 
 /* IOCB_CMD_PREAD reads like read(2). */
-TEST_F(parity, aio_pread_reads)
+PARITY_TEST(aio_pread_reads, 5, 0)
 {
 	struct io_event ev = { 0 };
 	uint64_t value = 0;
 	struct iocb cb;
 
-	self->fd = open_counter(_metadata, variant, 5, 0);
-	cb = aio_iocb(IOCB_CMD_PREAD, self->fd, (uintptr_t)&value);
+	cb = aio_iocb(IOCB_CMD_PREAD, fd, (uintptr_t)&value);
 	EXPECT_EQ(1, aio_complete(_metadata, &cb, NULL, &ev));
 	EXPECT_EQ(8, ev.res);
 	EXPECT_EQ(5ULL, value);
 }
 
 /* IOCB_CMD_PWRITE needs ->write_iter, which eventfd has not: io_submit() fails with EINVAL. */
-TEST_F(parity, aio_pwrite_einval)
+PARITY_TEST(aio_pwrite_einval, 0, 0)
 {
 	struct io_event ev = { 0 };
 	const uint64_t value = 1;
 	struct iocb cb;
 
-	self->fd = open_counter(_metadata, variant, 0, 0);
-	cb = aio_iocb(IOCB_CMD_PWRITE, self->fd, (uintptr_t)&value);
+	cb = aio_iocb(IOCB_CMD_PWRITE, fd, (uintptr_t)&value);
 	EXPECT_EQ(-EINVAL, aio_complete(_metadata, &cb, NULL, &ev));
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, count_of(_metadata, fd));
 }
 
 /* ---- io_uring ------------------------------------------------------------------------------- */
@@ -492,38 +484,35 @@ static struct io_uring_sqe rw_sqe(int opcode, int fd, uint64_t *value, int rw_fl
 }
 
 /* IORING_OP_READ of an empty counter waits for a write, then reads its value. */
-TEST_F(parity, uring_read_waits_for_write)
+PARITY_TEST(uring_read_waits_for_write, 0, 0)
 {
 	uint64_t value = 0;
 	struct io_uring_sqe sqe;
 
-	self->fd = open_counter(_metadata, variant, 0, 0);
-	sqe = rw_sqe(IORING_OP_READ, self->fd, &value, 0);
-	EXPECT_EQ(8, uring_complete(_metadata, &sqe, write_one, self->fd));
+	sqe = rw_sqe(IORING_OP_READ, fd, &value, 0);
+	EXPECT_EQ(8, uring_complete(_metadata, &sqe, write_one, fd));
 	EXPECT_EQ(1ULL, value);
 }
 
 /* IORING_OP_WRITE to a full counter waits for a read, then adds its value. */
-TEST_F(parity, uring_write_waits_for_read)
+PARITY_TEST(uring_write_waits_for_read, 0, 0)
 {
 	uint64_t value = 1;
 	struct io_uring_sqe sqe;
 
-	self->fd = open_counter(_metadata, variant, 0, 0);
-	ASSERT_EQ(8, efd_write(self->fd, UINT64_MAX - 1));
-	sqe = rw_sqe(IORING_OP_WRITE, self->fd, &value, 0);
-	EXPECT_EQ(8, uring_complete(_metadata, &sqe, read_value, self->fd));
-	EXPECT_EQ(1ULL, count_of(_metadata, self->fd));
+	ASSERT_EQ(8, efd_write(fd, UINT64_MAX - 1));
+	sqe = rw_sqe(IORING_OP_WRITE, fd, &value, 0);
+	EXPECT_EQ(8, uring_complete(_metadata, &sqe, read_value, fd));
+	EXPECT_EQ(1ULL, count_of(_metadata, fd));
 }
 
 /* RWF_NOWAIT reads never wait: an empty counter completes with EAGAIN at once. */
-TEST_F(parity, uring_read_rwf_nowait_eagain)
+PARITY_TEST(uring_read_rwf_nowait_eagain, 0, 0)
 {
 	uint64_t value = 0;
 	struct io_uring_sqe sqe;
 
-	self->fd = open_counter(_metadata, variant, 0, 0);
-	sqe = rw_sqe(IORING_OP_READ, self->fd, &value, RWF_NOWAIT);
+	sqe = rw_sqe(IORING_OP_READ, fd, &value, RWF_NOWAIT);
 	EXPECT_EQ(-EAGAIN, uring_complete(_metadata, &sqe, NULL, -1));
 }
 
@@ -531,35 +520,33 @@ TEST_F(parity, uring_read_rwf_nowait_eagain)
  * An RWF_NOWAIT write goes through eventfd's ->write only on an O_NONBLOCK file: on a blocking
  * one it completes with EAGAIN even when the value fits, and adds nothing.
  */
-TEST_F(parity, uring_write_rwf_nowait_needs_o_nonblock)
+PARITY_TEST(uring_write_rwf_nowait_needs_o_nonblock, 0, 0)
 {
 	uint64_t value = 1;
 	struct io_uring_sqe sqe;
 
-	self->fd = open_counter(_metadata, variant, 0, 0);
-	sqe = rw_sqe(IORING_OP_WRITE, self->fd, &value, RWF_NOWAIT);
+	sqe = rw_sqe(IORING_OP_WRITE, fd, &value, RWF_NOWAIT);
 	EXPECT_EQ(-EAGAIN, uring_complete(_metadata, &sqe, NULL, -1));
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
-	ASSERT_EQ(0, set_nonblock(self->fd, true));
+	EXPECT_EQ(0ULL, count_of(_metadata, fd));
+	ASSERT_EQ(0, set_nonblock(fd, true));
 	EXPECT_EQ(8, uring_complete(_metadata, &sqe, NULL, -1));
-	EXPECT_EQ(1ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(1ULL, count_of(_metadata, fd));
 }
 
 /* IORING_OP_POLL_ADD of POLLIN on an empty counter completes with POLLIN on a write. */
-TEST_F(parity, uring_poll_waits_for_write)
+PARITY_TEST(uring_poll_waits_for_write, 0, 0)
 {
 	struct io_uring_sqe sqe = { .opcode = IORING_OP_POLL_ADD, .poll32_events = POLLIN };
 
-	self->fd = open_counter(_metadata, variant, 0, 0);
-	sqe.fd = self->fd;
-	EXPECT_EQ(POLLIN, uring_complete(_metadata, &sqe, write_one, self->fd));
+	sqe.fd = fd;
+	EXPECT_EQ(POLLIN, uring_complete(_metadata, &sqe, write_one, fd));
 }
 
 /*
  * A multishot POLL_ADD completes once per wake-up that finds its event; a write of 0 is one, as
  * every successful write wakes EPOLLIN waiters.
  */
-TEST_F(parity, uring_multishot_poll_sees_write_zero)
+PARITY_TEST(uring_multishot_poll_sees_write_zero, 1, 0)
 {
 	struct io_uring_sqe sqe = {
 		.opcode = IORING_OP_POLL_ADD, .len = IORING_POLL_ADD_MULTI, .poll32_events = POLLIN,
@@ -567,15 +554,14 @@ TEST_F(parity, uring_multishot_poll_sees_write_zero)
 	struct io_uring_cqe cqe;
 	struct ring r;
 
-	self->fd = open_counter(_metadata, variant, 1, 0);
-	sqe.fd = self->fd;
+	sqe.fd = fd;
 	ring_init(_metadata, &r);
 	ASSERT_EQ(1, ring_submit(&r, &sqe));
 	ASSERT_TRUE(ring_reap(&r, &cqe, DUE_MS));	/* ready when armed */
 	EXPECT_EQ(POLLIN, cqe.res);
 	EXPECT_TRUE((cqe.flags & IORING_CQE_F_MORE) != 0);
 	EXPECT_FALSE(ring_reap(&r, &cqe, NOT_DUE_MS));
-	ASSERT_EQ(8, efd_write(self->fd, 0));
+	ASSERT_EQ(8, efd_write(fd, 0));
 	ASSERT_TRUE(ring_reap(&r, &cqe, DUE_MS));
 	EXPECT_EQ(POLLIN, cqe.res);
 	EXPECT_TRUE((cqe.flags & IORING_CQE_F_MORE) != 0);
