@@ -20,6 +20,10 @@ run $bin/eventfd_max_test
 run $bin32/eventfd_max_test
 run $bin/differential_test
 run $bin32/differential_test
+run $bin/rfc_test
+run $bin32/rfc_test
+run $bin/parity_test
+run $bin/inflight_test
 run $bin/eventfd_max_rust_tests
 for e in $bin/example_c_producer_consumer $bin/example_c_epoll_loop \
     $bin32/example_c_producer_consumer $bin32/example_c_epoll_loop \
