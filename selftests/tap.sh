@@ -13,3 +13,24 @@ run() {
     "$@" || status=1
     echo "# ---- $1: $(($(date +%s) - t0)) s"
 }
+
+# kunit_check SUITE: the module's KUnit suite SUITE ran when it was inserted (a kernel with
+# CONFIG_KUNIT=y and CONFIG_KUNIT_DEBUGFS=y runs it at insmod and keeps its KTAP in debugfs).  One
+# result per case and one for the suite; a missing suite fails, so a module built without its
+# tests cannot pass.
+kunit_check() {
+    kunit_results=/sys/kernel/debug/kunit/$1/results
+    if [ ! -r "$kunit_results" ]; then
+        echo "not ok - KUnit suite $1 ran at insmod (no $kunit_results: module built without it?)"
+        status=1; return
+    fi
+    kunit_cases=$(grep -cE '^    (not )?ok [0-9]+ ' "$kunit_results")
+    grep -E '^    (not )?ok [0-9]+ ' "$kunit_results" | sed -E "s/^    (not )?ok [0-9]+ /\1ok - KUnit $1: /"
+    if grep -qx "ok 1 $1" "$kunit_results" && [ "$kunit_cases" -gt 0 ]; then
+        echo "ok - KUnit suite $1: $kunit_cases cases passed"
+    else
+        grep -E '^        # ' "$kunit_results" | sed 's/^/#/'
+        echo "not ok - KUnit suite $1 passed"
+        status=1
+    fi
+}
