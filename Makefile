@@ -123,17 +123,20 @@ man_install:
 	install -D -m 0644 $(TOP)/man/eventfd_max.3 $(MANDIR)/man3/eventfd_max.3
 	install -D -m 0644 $(TOP)/man/eventfd_max.4 $(MANDIR)/man4/eventfd_max.4
 
-# Kbuild's modules_install: $(MODULE_DIR)/$(INSTALL_MOD_DIR)/eventfd_max.ko, then depmod.
+DEPMOD = depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KERNELRELEASE)
+# Kbuild's modules_install: $(MODULE_DIR)/$(INSTALL_MOD_DIR)/eventfd_max.ko.  Kbuild runs depmod
+# only when the tree has System.map, which headers packages leave out: run it here, so modprobe
+# finds the module.
 modules_install: modules
 	$(KBUILD) INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
+	if command -v depmod >/dev/null; then $(DEPMOD); else echo "depmod not found: run '$(DEPMOD)'"; fi
 
 install: modules_install headers_install man_install
 
-# depmod again only where modules_install ran it (Kbuild skips it without System.map).
 uninstall:
 	rm -f $(MODULE_DIR)/$(INSTALL_MOD_DIR)/eventfd_max.ko $(HEADERS) $(MAN_PAGES)
 	rmdir $(MODULE_DIR)/$(INSTALL_MOD_DIR) 2>/dev/null || true
-	if [ -f $(MODULE_DIR)/modules.dep ]; then depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KERNELRELEASE); fi
+	if [ -f $(MODULE_DIR)/modules.dep ] && command -v depmod >/dev/null; then $(DEPMOD); fi
 
 # DKMS builds from a copy of what the module build needs; it runs `make modules KDIR=...` (dkms.conf).
 DKMS_SRC := $(OUT)/dkms-src/eventfd_max-$(DKMS_VERSION)
