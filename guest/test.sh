@@ -30,6 +30,7 @@ for suite in $kunit_suites; do kunit_check "$suite"; done
 # timeout; busybox's timeout lacks --foreground, which matters only on a terminal.
 [ -e /dev/stdout ] || ln -s /proc/self/fd/1 /dev/stdout
 mkdir -p /usr/bin
+# shellcheck disable=SC2016 # the shim's own $1 and $@
 printf '#!/bin/sh\n[ "$1" != --foreground ] || shift\nexec /bin/busybox timeout "$@"\n' > /usr/bin/timeout
 chmod +x /usr/bin/timeout
 run $kselftest/run_kselftest.sh

@@ -47,13 +47,13 @@ if [ -f "$obj/.eventfd_max-done" ] && [ -f "$obj/eventfd_max.mk" ]; then
     log "reusing $profile kernel $obj"
     echo "$obj"; exit 0
 fi
-mk=(make -C "$src" O="$obj" LLVM=-$LLVM_VERSION RUSTC="$RUSTC" BINDGEN="$bindgen")
+mk=(make -C "$src" O="$obj" LLVM=-"$LLVM_VERSION" RUSTC="$RUSTC" BINDGEN="$bindgen")
 # The build takes minutes: Kbuild's line per step ("  CC      kernel/fork.o") goes to a log, and
 # every 30 s one line says how far it is, against the step count of this profile's last build.
 steps_file=$cache/kernel/.$profile.steps
 step_re='^  [A-Z][A-Z0-9_]*( \[M\])? '
 build_with_progress() { # make arguments...
-    local buildlog=$obj/.eventfd_max-build.log total= start=$SECONDS last=$SECONDS pid rc=0 n now
+    local buildlog=$obj/.eventfd_max-build.log total='' start=$SECONDS last=$SECONDS pid rc=0 n now
     [ -f "$steps_file" ] && total=$(cat "$steps_file")
     "${mk[@]}" "$@" > "$buildlog" 2>&1 &
     pid=$!

@@ -126,10 +126,10 @@ pt_make_refuses() {
     cat "$scratch/refused"
     [ "$(wc -l < "$scratch/refused")" = 1 ] && grep -q -- "$1" "$scratch/refused"
 }
-# pt_refused DESCRIPTION PATTERN EDIT...: a tree broken by EDIT (a command run in it).
-pt_refused() {
-    local desc=$1 pattern=$2 bad=$scratch/bad f
-    shift 2
+# pt_bad_tree EDIT...: $scratch/bad, with what the check reads from the headers tree, changed by
+# EDIT (a command run in it).
+pt_bad_tree() {
+    local bad=$scratch/bad f
     rm -rf "$bad" && mkdir -p "$bad/include/config"
     cp "$tree"/include/config/{auto.conf,kernel.release} "$bad/include/config/"
     cp "$tree/Module.symvers" "$bad/"
@@ -137,9 +137,29 @@ pt_refused() {
         mkdir -p "$bad/$(dirname "$f")" && ln -s "$tree/$f" "$bad/$f"
     done < <(sed -e '/^#/d' -e '/^$/d' "$here/extmod-rust.files")
     (cd "$bad" && "$@")
-    pt_check "make refuses $desc" pt_make_refuses "$pattern" "$bad"
+}
+# pt_refused DESCRIPTION PATTERN EDIT...: make refuses a tree broken by EDIT.
+pt_refused() {
+    local desc=$1 pattern=$2
+    shift 2
+    pt_bad_tree "$@"
+    pt_check "make refuses $desc" pt_make_refuses "$pattern" "$scratch/bad"
     sed 's/^/#   /' "$scratch/refused"
 }
+# And reads what it must use: the test kernel's LLVM with its suffix, and the rustc whose version
+# text the tree records even when another one comes first on PATH (rustup's, here); for a GCC kernel
+# the compiler its version text names (Debian's record the versioned one, e.g. gcc-12).
+pt_check "the test kernel's toolchain: LLVM=-$LLVM_VERSION, $RUSTC" sh -c "'$here/kbuild-args.sh' '$tree' |
+    grep -q '^LLVM=-$LLVM_VERSION CC=clang-$LLVM_VERSION LD=ld.lld-$LLVM_VERSION RUSTC=$RUSTC '"
+gcc_major=$(gcc -dumpversion | cut -d. -f1)
+pt_gcc_kernel() {
+    sed -i -e '/^CONFIG_CC_IS_CLANG=/d' -e '/^CONFIG_LD_IS_LLD=/d' \
+        -e "s/^CONFIG_CC_VERSION_TEXT=.*/CONFIG_CC_VERSION_TEXT=\"gcc-$gcc_major (Debian) $gcc_major.0\"/" \
+        -e "s/^CONFIG_GCC_VERSION=.*/CONFIG_GCC_VERSION=${gcc_major}0000/" include/config/auto.conf
+}
+pt_bad_tree pt_gcc_kernel
+pt_check "a GCC kernel's compiler: CC=gcc-$gcc_major, no LLVM" sh -c "'$here/kbuild-args.sh' '$scratch/bad' |
+    grep -q '^CC=gcc-$gcc_major RUSTC='"
 pt_refused "a kernel without CONFIG_RUST" "without CONFIG_RUST" sed -i '/^CONFIG_RUST=/d' include/config/auto.conf
 pt_refused "a PREEMPT_RT kernel" "PREEMPT_RT" sh -c 'echo CONFIG_PREEMPT_RT=y >> include/config/auto.conf'
 pt_refused "a kernel without exported _raw_spin_unlock_irq" "does not export _raw_spin_unlock_irq" \

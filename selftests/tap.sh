@@ -2,6 +2,7 @@
 # Sourced by the guest suites (guest/test.sh, reliability.sh), installed next to the programs.
 # run PROGRAM [ARGS...] runs a TAP-printing program and prints how long it took; a failing or
 # missing program sets status=1, which the suite exits with.
+# shellcheck disable=SC2034 # status is read by the suite that sources this file
 status=0
 
 run() {
