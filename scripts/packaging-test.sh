@@ -30,7 +30,7 @@ trap cleanup EXIT
 passed=0 failed=0
 # pt_check DESCRIPTION COMMAND...: one TAP result; a failing command's output is shown.
 pt_check() {
-    local desc=$1 log=$scratch/check.log
+    local desc=$1 log=$scratch/check.$BASHPID.log
     shift
     if "$@" > "$log" 2>&1; then
         echo "ok - $desc"; passed=$((passed + 1))
@@ -47,6 +47,45 @@ pt_part() {
     [ -z "$1" ] || echo "# ---- $1"
 }
 mk() { make -s -C "$top" "$@"; }
+
+# ---- DKMS (Debian's package): the headers tree as /lib/modules/<release>/build, its own trees in
+# scratch directories; `make dkms-install` adds, builds and installs, `make dkms-uninstall` removes.
+pt_dkms() {
+    pt_part "DKMS"
+    if [ -e "$moddir" ] && [ ! -f "$moddir/.eventfd_max-packaging-test" ]; then
+        echo "not ok - $moddir is free for the test kernel (it exists: not touching it)"; failed=$((failed + 1))
+    else
+        rm -rf "$moddir" && mkdir -p "$moddir" && touch "$moddir/.eventfd_max-packaging-test"
+        ln -s "$tree" "$moddir/build"
+        mkdir -p "$scratch/dkms" "$scratch/dkms-src"
+        local ko=$moddir/updates/dkms/eventfd_max.ko
+        local dkms=(KERNELRELEASE="$release" DKMS_FLAGS="--dkmstree $scratch/dkms --sourcetree $scratch/dkms-src")
+        pt_check "make dkms-install: dkms add, build and install for $release" mk dkms-install "${dkms[@]}"
+        pt_check "DKMS installed $ko, built for $release" \
+            sh -c "modinfo -F vermagic '$ko' | grep -q '^$release '"
+        mkdir -p "$out/extmod/dkms"
+        cp "$ko" "$out/extmod/dkms/" 2>/dev/null || rm -f "$out/extmod/dkms/eventfd_max.ko"
+        pt_check "make dkms-uninstall" mk dkms-uninstall "${dkms[@]}"
+        pt_check "dkms remove took the module out of $moddir" test ! -e "$ko"
+    fi
+}
+
+# ---- kselftest: the selftests built and installed by the kernel's framework.
+pt_kselftest() {
+    pt_part "kselftest-install"
+    pt_check "make kselftest-install" mk kselftest-install KSFT_INSTALL_PATH="$out/kselftest"
+    pt_check "kselftest-list.txt lists both selftests" sh -c "grep -qx eventfd_max:eventfd_max_test '$out/kselftest/kselftest-list.txt' &&
+        grep -qx eventfd_max:differential_test '$out/kselftest/kselftest-list.txt'"
+}
+
+# ---- rust-analyzer: the module's crate, with the kernel's, in rust-project.json.
+pt_rust_analyzer() {
+    pt_part "rust-analyzer"
+    pt_check "make rust-analyzer" mk rust-analyzer KDIR="$kdir" MO="$scratch/rust-analyzer"
+    pt_check "rust-project.json has the eventfd_max crate" python3 -c "import json, sys
+sys.exit(not any(c['root_module'] == '$top/eventfd_max.rs'
+                 for c in json.load(open('$top/rust-project.json'))['crates']))"
+}
 
 # ---- The uapi header passes what usr/include/Makefile checks in every exported header (the
 # kernel's headers_install.sh, then C90 and C++98 with no libc, included twice, and
@@ -81,6 +120,18 @@ pt_check "the header checks refuse a uapi header that includes a libc header" \
 pt_part "headers-package tree"
 tree=$scratch/headers
 pt_check "scripts/extmod-tree.sh makes a headers-package tree" "$here/extmod-tree.sh" "$kdir" "$tree"
+
+# DKMS and kselftest-install need nothing of what follows: they run meanwhile, on the other core,
+# their output shown at the end.
+pt_concurrent() {
+    pt_part_name=
+    pt_dkms
+    pt_kselftest
+    pt_part ""
+}
+pt_concurrent > "$scratch/concurrent.out" 2>&1 &
+concurrent=$!
+
 pt_check "the module builds against the headers tree alone" mk modules KDIR="$tree" MO="$scratch/headers-build"
 # Every file the build read is named in its dependency files: none may come from the kernel's
 # source or build directory.
@@ -170,39 +221,12 @@ pt_refused "a kernel built by another rustc" "rustc 1.0.0" \
 pt_refused "a kernel built by a clang that is not installed" "clang 99" \
     sed -i 's/^CONFIG_CLANG_VERSION=.*/CONFIG_CLANG_VERSION=990000/' include/config/auto.conf
 
-# ---- DKMS (Debian's package): the headers tree as /lib/modules/<release>/build, its own trees in
-# scratch directories; `make dkms-install` adds, builds and installs, `make dkms-uninstall` removes.
-pt_part "DKMS"
-if [ -e "$moddir" ] && [ ! -f "$moddir/.eventfd_max-packaging-test" ]; then
-    echo "not ok - $moddir is free for the test kernel (it exists: not touching it)"; failed=$((failed + 1))
-else
-    rm -rf "$moddir" && mkdir -p "$moddir" && touch "$moddir/.eventfd_max-packaging-test"
-    ln -s "$tree" "$moddir/build"
-    mkdir -p "$scratch/dkms" "$scratch/dkms-src"
-    dkms=(KERNELRELEASE="$release" DKMS_FLAGS="--dkmstree $scratch/dkms --sourcetree $scratch/dkms-src")
-    pt_check "make dkms-install: dkms add, build and install for $release" mk dkms-install "${dkms[@]}"
-    ko=$moddir/updates/dkms/eventfd_max.ko
-    pt_check "DKMS installed $ko, built for $release" \
-        sh -c "modinfo -F vermagic '$ko' | grep -q '^$release '"
-    mkdir -p "$out/extmod/dkms"
-    cp "$ko" "$out/extmod/dkms/" 2>/dev/null || rm -f "$out/extmod/dkms/eventfd_max.ko"
-    pt_check "make dkms-uninstall" mk dkms-uninstall "${dkms[@]}"
-    pt_check "dkms remove took the module out of $moddir" test ! -e "$ko"
-fi
-
-# ---- kselftest: the selftests built and installed by the kernel's framework.
-pt_part "kselftest-install"
-pt_check "make kselftest-install" mk kselftest-install KSFT_INSTALL_PATH="$out/kselftest"
-pt_check "kselftest-list.txt lists both selftests" sh -c "grep -qx eventfd_max:eventfd_max_test '$out/kselftest/kselftest-list.txt' &&
-    grep -qx eventfd_max:differential_test '$out/kselftest/kselftest-list.txt'"
-
-# ---- rust-analyzer: the module's crate, with the kernel's, in rust-project.json.
-pt_part "rust-analyzer"
-pt_check "make rust-analyzer" mk rust-analyzer KDIR="$kdir" MO="$scratch/rust-analyzer"
-pt_check "rust-project.json has the eventfd_max crate" python3 -c "import json, sys
-crates = json.load(open('$top/rust-project.json'))['crates']
-sys.exit(not any(c['root_module'] == '$top/eventfd_max.rs' for c in crates))"
+pt_rust_analyzer
 pt_part ""
+wait "$concurrent" || true
+cat "$scratch/concurrent.out"
+passed=$((passed + $(grep -c '^ok ' "$scratch/concurrent.out"))) || true
+failed=$((failed + $(grep -c '^not ok ' "$scratch/concurrent.out"))) || true
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
