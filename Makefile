@@ -45,7 +45,7 @@ $(error scripts/kernel.sh $(PROFILE) failed: see its messages above)
 endif
 endif
 # The toolchain the kernel was built with, or the one line saying why this tree cannot build the
-# module.  LLVM, RUSTC and BINDGEN given to make are checked instead of searched for.
+# module.  LLVM and RUSTC given to make are checked instead of searched for; BINDGEN is tried first.
 KBUILD_ARGS := $(shell $(foreach v,LLVM RUSTC BINDGEN,$(if $(filter command line environment,$(origin $(v))),$(v)='$($(v))')) \
 	$(TOP)/scripts/kbuild-args.sh $(KDIR))
 ifneq ($(.SHELLSTATUS),0)

@@ -7,8 +7,8 @@
 #
 #   scripts/kbuild-args.sh KDIR
 #
-# Environment: LLVM, RUSTC and BINDGEN, when set, are checked against the tree instead of searched
-# for.  The top Makefile runs this for every goal that builds against a kernel, and so does DKMS.
+# Environment: LLVM and RUSTC, when set, are checked against the tree instead of searched for;
+# BINDGEN, when set, is tried first.  The top Makefile runs this for every goal that builds against a kernel, and so does DKMS.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 kdir=${1:?usage: kbuild-args.sh KDIR}
