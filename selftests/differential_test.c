@@ -811,7 +811,7 @@ static void open_pair(struct __test_metadata *_metadata, FIXTURE_DATA(diff) *sel
 {
 	self->native.fd = eventfd(variant->count, variant->flags);
 	ASSERT_LE(0, self->native.fd);
-	/* efdm_create() is eventfd_max() from the uapi header, on efdm_dev_path(). */
+	/* efdm_create() is eventfd_max() from <eventfd_max.h>, on efdm_dev_path(). */
 	self->dev.fd = efdm_create(variant->count, variant->flags, ~0ULL);
 	ASSERT_LE(0, self->dev.fd) TH_LOG("%s: %s", efdm_dev_path(), strerror(errno));
 	attach(_metadata, &self->native);

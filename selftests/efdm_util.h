@@ -23,7 +23,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <linux/eventfd_max.h>
+#include <eventfd_max.h>
 
 #define U64_MAX_VAL (~(uint64_t)0)
 
@@ -72,7 +72,7 @@ static inline int efdm_configure(int fd, uint64_t count, uint64_t maximum, uint3
 }
 
 /*
- * eventfd_max() from the uapi header, but on efdm_dev_path(); in native mode an eventfd(2) (which
+ * eventfd_max() from <eventfd_max.h>, but on efdm_dev_path(); in native mode an eventfd(2) (which
  * can only stand for maximum ULLONG_MAX and a count that fits unsigned int).
  */
 static inline int efdm_create(uint64_t count, int flags, uint64_t maximum)

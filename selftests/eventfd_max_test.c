@@ -1415,7 +1415,7 @@ TEST_F(efd, rfc_fdinfo_shows_maximum)
 	EXPECT_STREQ("eventfd-maximum:           abcdef\n", fi.line[3]);
 }
 
-/* ---- the eventfd_max() helper from the uapi header ------------------------------------------ */
+/* ---- the eventfd_max() helper from <eventfd_max.h> ------------------------------------------ */
 
 static bool helper_usable(void)
 {
