@@ -88,8 +88,8 @@ static inline int efdm_create(uint64_t count, int flags, uint64_t maximum)
 	}
 	fd = efdm_open(((flags & EFD_NONBLOCK) ? O_NONBLOCK : 0) |
 		       ((flags & EFD_CLOEXEC) ? O_CLOEXEC : 0));
-	if (fd < 0)
-		return -1;
+	if (fd < 0 || (!count && !(flags & EFD_SEMAPHORE) && maximum == U64_MAX_VAL))
+		return fd;
 	err = efdm_configure(fd, count, maximum, flags & EFD_SEMAPHORE);
 	if (err) {
 		close(fd);
