@@ -82,7 +82,6 @@ impl Debugfs {
 #[pin_data]
 struct EventFdMaxModule {
     _debugfs: Debugfs,
-    #[pin]
     _device: device::Registration,
 }
 
@@ -90,7 +89,7 @@ impl kernel::InPlaceModule for EventFdMaxModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             _debugfs: Debugfs::new()?,
-            _device <- device::Registration::new(),
+            _device: device::Registration::new()?,
         })
     }
 }
