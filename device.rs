@@ -60,12 +60,16 @@ impl Drop for Region {
 struct Class(NonNull<bindings::class>);
 
 /// `class->devnode`: the node's mode, and its default name.
+///
+/// # Safety
+///
+/// Called by the driver core with `mode` null or valid for writes.
 unsafe extern "C" fn devnode(
     _dev: *const bindings::device,
     mode: *mut bindings::umode_t,
 ) -> *mut c_char {
     if !mode.is_null() {
-        // SAFETY: The driver core passes a valid mode to fill in, or null.
+        // SAFETY: Not null, so valid for writes by the contract.
         unsafe { *mode = 0o666 };
     }
     core::ptr::null_mut()

@@ -195,7 +195,7 @@ unsafe extern "C" fn poll(file: *mut bindings::file, table: *mut bindings::poll_
 unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
     // SAFETY: The file is ours and open for the duration of the call.
     let eventfd = unsafe { private(file) };
-    match eventfd.ioctl(cmd, arg as usize) {
+    match eventfd.ioctl(cmd, arg) {
         Ok(ret) => ret as c_long,
         Err(err) => err.to_errno() as c_long,
     }
