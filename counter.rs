@@ -3,18 +3,10 @@
 //! The eventfd state machine: counter, maximum, semaphore rule and poll readiness.
 //!
 //! Nothing here depends on the kernel, so `cargo test` on the host checks every rule, and the kernel
-//! glue in `eventfd.rs` only locks, calls these rules and wakes whom they say.  Arithmetic never
-//! computes `count + value`: the room left, `maximum - count`, is compared instead, and the count may
-//! exceed the maximum only after the maximum was lowered below it.
-//!
-//! A read is two steps, because the value cannot be copied to the reader under a spinlock: [`read`]
-//! takes it from the count, then [`delivered`] frees its room once the copy succeeded, or
-//! [`restore`] gives it back when the reader's buffer faulted.  Writers never get the room of a
-//! value that may still come back, so a restored value cannot push the count to the maximum.
-//!
-//! [`read`]: Counter::read
-//! [`delivered`]: Counter::delivered
-//! [`restore`]: Counter::restore
+//! glue in `eventfd.rs` only takes the wait queue's lock, calls these rules and wakes with the key
+//! they return.  Arithmetic never computes `count + value`: the room left, `maximum - count`, is
+//! compared instead.  The rules are those of `fs/eventfd.c` with `ULLONG_MAX` replaced by the
+//! maximum, as the RFC "eventfd: add configurable maximum counter value for flow control" has them.
 
 /// Why an operation cannot go ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,19 +19,20 @@ pub(crate) enum Refusal {
     Busy,
 }
 
-/// A set of poll conditions: the readiness of a counter, or the conditions an operation may have
-/// made true, which is what its waiters must be woken for.
+/// A set of poll conditions: the readiness of a counter, or the key of a wake-up, i.e. the
+/// conditions an operation may have made true.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Events(u8);
 
 impl Events {
     /// No condition.
     pub(crate) const NONE: Self = Self(0);
-    /// A read would not block: the count is positive.
+    /// A read would not block: the count is positive (`EPOLLIN`).
     pub(crate) const READABLE: Self = Self(1);
-    /// A write of 1 would not block.
+    /// A write of 1 would not block (`EPOLLOUT`).
     pub(crate) const WRITABLE: Self = Self(2);
-    /// The count has reached the maximum, so no write can succeed until a read.
+    /// The count is at the maximum (`EPOLLERR`): writes never take it there; only the in-kernel
+    /// signal does, or a failed read giving its value back.
     pub(crate) const ERROR: Self = Self(4);
 
     /// Whether every condition in `other` is in `self`.
@@ -58,29 +51,14 @@ impl Events {
     }
 }
 
-/// A value a read took from the count, still on its way to the reader's buffer.
-///
-/// It must go back to [`Counter::delivered`] or [`Counter::restore`]; only this module makes one.
-#[must_use = "a taken value must be delivered or restored"]
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Taken(u64);
-
-impl Taken {
-    /// What the read returns.
-    pub(crate) const fn value(&self) -> u64 {
-        self.0
-    }
-}
-
 /// One eventfd counter with its maximum.
 ///
-/// Every increase of `count + in_flight` is bounded by the room, `maximum - count - in_flight`, so
-/// their sum never exceeds `u64::MAX` and moving a value between them cannot overflow.
+/// # Invariants
+///
+/// `1 <= maximum` and `count <= maximum`: so `maximum - count` never wraps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Counter {
     count: u64,
-    /// Taken by reads whose copy to the reader has not finished; their room is not yet free.
-    in_flight: u64,
     maximum: u64,
     semaphore: bool,
     /// Set by the first successful read, write or signal; configuration is refused afterwards.
@@ -94,11 +72,11 @@ impl Default for Counter {
 }
 
 impl Counter {
-    /// The state of a fresh open: like `eventfd(0, 0)`, with no maximum beyond `u64::MAX`.
+    /// The state of a fresh open: like `eventfd(0, 0)`, with the default maximum `ULLONG_MAX`.
     pub(crate) const fn new() -> Self {
+        // INVARIANT: 0 <= u64::MAX.
         Self {
             count: 0,
-            in_flight: 0,
             maximum: u64::MAX,
             semaphore: false,
             used: false,
@@ -110,7 +88,7 @@ impl Counter {
         self.count
     }
 
-    /// The current maximum (always at least 1).
+    /// The current maximum.
     pub(crate) const fn maximum(&self) -> u64 {
         self.maximum
     }
@@ -121,106 +99,271 @@ impl Counter {
     }
 
     /// Sets what `eventfd2(count, flags)` would, plus the maximum, once, before any use.
+    ///
+    /// Refuses with [`Refusal::Invalid`] unless `count < maximum`, then with [`Refusal::Busy`]
+    /// once the counter was used.  Wakes readers when the new count is positive.
     pub(crate) fn configure(
         &mut self,
         count: u64,
         maximum: u64,
         semaphore: bool,
-    ) -> Result<(), Refusal> {
-        if maximum == 0 || count >= maximum {
+    ) -> Result<Events, Refusal> {
+        if count >= maximum {
             return Err(Refusal::Invalid);
         }
         if self.used {
             return Err(Refusal::Busy);
         }
-        // Unused, so no read is in flight.
+        // INVARIANT: count < maximum, hence also 1 <= maximum.
         *self = Self {
             count,
-            in_flight: 0,
             maximum,
             semaphore,
             used: true,
         };
-        Ok(())
+        Ok(Events::NONE.with_if(count > 0, Events::READABLE))
     }
 
-    /// The room left before the maximum, or 0 when the count is at or above it.  Values still
-    /// in flight to readers keep their room.
-    const fn room(&self) -> u64 {
-        self.maximum
-            .saturating_sub(self.count)
-            .saturating_sub(self.in_flight)
-    }
-
-    /// Takes what a read(2) returns: the whole count, or 1 in semaphore mode.  Nothing is woken
-    /// yet: the room is freed by [`Counter::delivered`].
-    pub(crate) fn read(&mut self) -> Result<(Taken, Events), Refusal> {
+    /// Takes what a read(2) returns: the whole count, or 1 in semaphore mode.  Its room is free at
+    /// once, so writers are woken.
+    pub(crate) fn read(&mut self) -> Result<(u64, Events), Refusal> {
         if self.count == 0 {
             return Err(Refusal::WouldBlock);
         }
         let value = if self.semaphore { 1 } else { self.count };
+        // INVARIANT: the count only decreases.
         self.count -= value;
-        self.in_flight += value;
         self.used = true;
-        Ok((Taken(value), Events::NONE))
+        Ok((value, Events::WRITABLE))
     }
 
-    /// The taken value reached the reader: its room is free for writers.
-    pub(crate) fn delivered(&mut self, taken: Taken) -> Events {
-        self.in_flight -= taken.0;
-        Events::WRITABLE
+    /// Gives back a value [`Counter::read`] took whose copy to the reader failed: up to the room
+    /// left, so the count saturates at the maximum (and raises [`Events::ERROR`]) if writers or
+    /// signals filled the room meanwhile.
+    pub(crate) fn restore(&mut self, value: u64) -> Events {
+        // INVARIANT: at most `maximum - count` is added.
+        self.count += value.min(self.maximum - self.count);
+        Events::READABLE
     }
 
-    /// The taken value could not be copied to the reader, so it goes back to the count.  Its room
-    /// was never freed, so the count stays below the maximum unless the maximum was lowered.
-    pub(crate) fn restore(&mut self, taken: Taken) -> Events {
-        self.in_flight -= taken.0;
-        self.count += taken.0;
-        Events::READABLE.with_if(self.count >= self.maximum, Events::ERROR)
-    }
-
-    /// Adds `value` as a write(2) does: only when it stays below the maximum.
+    /// Adds `value` as a write(2) does: only when it stays below the maximum.  Even a write of 0
+    /// wakes readers and `EPOLLIN` pollers, as eventfd's does.
     pub(crate) fn write(&mut self, value: u64) -> Result<Events, Refusal> {
         // No read can ever make room for a value at or above the maximum.
         if value >= self.maximum {
             return Err(Refusal::Invalid);
         }
-        if self.room() <= value {
+        if self.maximum - self.count <= value {
             return Err(Refusal::WouldBlock);
         }
+        // INVARIANT: `count + value < maximum` by the check above.
         self.count += value;
         self.used = true;
-        Ok(Events::NONE.with_if(value > 0, Events::READABLE))
+        Ok(Events::READABLE)
     }
 
-    /// Changes the maximum; writers must re-check both the room and the `EINVAL` rule.
+    /// Changes the maximum; one at or below the count is refused, as the RFC's selftests require.
+    /// Wakes writers and `EPOLLOUT` pollers, which re-check both write rules.
     pub(crate) fn set_maximum(&mut self, maximum: u64) -> Result<Events, Refusal> {
-        if maximum == 0 {
+        if maximum <= self.count {
             return Err(Refusal::Invalid);
         }
+        // INVARIANT: count < maximum, hence also 1 <= maximum.
         self.maximum = maximum;
-        Ok(Events::WRITABLE.with_if(self.count >= maximum, Events::ERROR))
+        Ok(Events::WRITABLE)
     }
 
     /// The in-kernel `eventfd_signal()`: never refuses, adds up to the room left, so the count
-    /// saturates at the maximum (less what reads have in flight) and raises [`Events::ERROR`]
-    /// there.  Returns what was added.
+    /// saturates at the maximum, where poll reports [`Events::ERROR`].  Returns what was added,
+    /// and wakes with `EPOLLIN` even when that is nothing, as eventfd does.
     pub(crate) fn signal(&mut self, value: u64) -> (u64, Events) {
-        let added = value.min(self.room());
+        let added = value.min(self.maximum - self.count);
+        // INVARIANT: at most `maximum - count` is added.
         self.count += added;
         self.used = true;
-        let events = Events::NONE
-            .with_if(added > 0, Events::READABLE)
-            .with_if(self.count >= self.maximum, Events::ERROR);
-        (added, events)
+        (added, Events::READABLE)
     }
 
     /// What poll(2) reports.
     pub(crate) const fn readiness(&self) -> Events {
         Events::NONE
             .with_if(self.count > 0, Events::READABLE)
-            // A write of 1 fits when `maximum - count > 1`, i.e. `maximum - 1 > count`.
-            .with_if(self.room() > 1, Events::WRITABLE)
-            .with_if(self.count >= self.maximum, Events::ERROR)
+            // A write of 1 fits when `maximum - count > 1`.
+            .with_if(self.maximum - 1 > self.count, Events::WRITABLE)
+            .with_if(self.count == self.maximum, Events::ERROR)
+    }
+}
+
+/// The rules restated in `u128`, where `count + value` cannot overflow: the reference against
+/// which the tests check the overflow-safe forms above.
+#[cfg(any(test, CONFIG_KUNIT = "y"))]
+pub(crate) mod model {
+    use super::{Counter, Events, Refusal};
+
+    /// Counts, maxima and values around every edge: 0, 1, small, and near `u64::MAX`.
+    pub(crate) const EDGES: [u64; 12] = [
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        u64::MAX / 2,
+        u64::MAX - 3,
+        u64::MAX - 2,
+        u64::MAX - 1,
+        u64::MAX,
+    ];
+
+    /// Every reachable (count, maximum) pair of edge values: `1 <= maximum`, `count <= maximum`.
+    pub(crate) fn edge_states() -> impl Iterator<Item = (u64, u64)> {
+        EDGES.into_iter().flat_map(|maximum| {
+            EDGES
+                .into_iter()
+                .filter(move |&count| maximum > 0 && count <= maximum)
+                .map(move |count| (count, maximum))
+        })
+    }
+
+    /// A used counter holding `count <= maximum`: configured, and at the maximum only by a
+    /// signal, the one producer that reaches it.
+    pub(crate) fn reachable(count: u64, maximum: u64, semaphore: bool) -> Counter {
+        let mut c = Counter::new();
+        if count < maximum {
+            let _ = c.configure(count, maximum, semaphore);
+        } else {
+            let _ = c.configure(0, maximum, semaphore);
+            c.signal(count);
+        }
+        c
+    }
+
+    /// The count after write(2) of `value`, or why it is refused.
+    pub(crate) fn write(count: u64, maximum: u64, value: u64) -> Result<u64, Refusal> {
+        if value >= maximum {
+            Err(Refusal::Invalid)
+        } else if u128::from(count) + u128::from(value) >= u128::from(maximum) {
+            Err(Refusal::WouldBlock)
+        } else {
+            Ok(count + value)
+        }
+    }
+
+    /// What adding `value` up to the maximum adds: the in-kernel signal, and a failed read's
+    /// give-back.
+    pub(crate) fn saturating_add(count: u64, maximum: u64, value: u64) -> u64 {
+        let after = (u128::from(count) + u128::from(value)).min(u128::from(maximum));
+        (after - u128::from(count)) as u64
+    }
+
+    /// What poll(2) reports.
+    pub(crate) fn readiness(count: u64, maximum: u64) -> Events {
+        Events::NONE
+            .with_if(count > 0, Events::READABLE)
+            .with_if(write(count, maximum, 1).is_ok(), Events::WRITABLE)
+            .with_if(count == maximum, Events::ERROR)
+    }
+}
+
+/// Every rule against the model on every edge: on the host (`cargo test` in `counter-tests/`) and
+/// in the kernel, at insmod, when it has KUnit built in, so the same code is also checked as the
+/// kernel's compiler flags build it (overflow checks included).  Only plain `assert!` and
+/// `assert_eq!`, the forms KUnit takes over.
+#[cfg(any(test, CONFIG_KUNIT = "y"))]
+#[cfg_attr(CONFIG_KUNIT = "y", kernel::macros::kunit_tests(eventfd_max_counter))]
+mod rules {
+    use super::{
+        model::{self, edge_states, reachable, EDGES},
+        Events, Refusal,
+    };
+
+    #[test]
+    fn reachable_states_are_as_asked() {
+        for (count, maximum) in edge_states() {
+            let c = reachable(count, maximum, false);
+            assert_eq!((c.count(), c.maximum()), (count, maximum));
+        }
+    }
+
+    #[test]
+    fn write_and_readiness_match_the_model() {
+        for (count, maximum) in edge_states() {
+            for value in EDGES {
+                let mut c = reachable(count, maximum, false);
+                assert_eq!(c.readiness(), model::readiness(count, maximum));
+                let expected = model::write(count, maximum, value);
+                assert_eq!(c.write(value).map(|_| c.count()), expected);
+                if expected.is_err() {
+                    assert_eq!(c.count(), count);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn writes_wake_readers_even_with_zero() {
+        let mut c = reachable(0, u64::MAX, false);
+        assert_eq!(c.write(0), Ok(Events::READABLE));
+        assert_eq!(c.write(1), Ok(Events::READABLE));
+    }
+
+    #[test]
+    fn signal_saturates_as_the_model() {
+        for (count, maximum) in edge_states() {
+            for value in EDGES {
+                let mut c = reachable(count, maximum, false);
+                let added = model::saturating_add(count, maximum, value);
+                assert_eq!(c.signal(value), (added, Events::READABLE));
+                assert_eq!(c.count(), count + added);
+            }
+        }
+    }
+
+    #[test]
+    fn give_back_saturates_as_the_model() {
+        for (count, maximum) in edge_states() {
+            for value in EDGES {
+                let mut c = reachable(count, maximum, false);
+                assert_eq!(c.restore(value), Events::READABLE);
+                assert_eq!(
+                    c.count(),
+                    count + model::saturating_add(count, maximum, value)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn set_maximum_refuses_at_or_below_the_count() {
+        for (count, maximum) in edge_states() {
+            for value in EDGES {
+                let mut c = reachable(count, maximum, false);
+                if value <= count {
+                    assert_eq!(c.set_maximum(value), Err(Refusal::Invalid));
+                    assert_eq!(c.maximum(), maximum);
+                } else {
+                    assert_eq!(c.set_maximum(value), Ok(Events::WRITABLE));
+                    assert_eq!(c.readiness(), model::readiness(count, value));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reads_take_everything_or_one() {
+        for (count, maximum) in edge_states() {
+            for semaphore in [false, true] {
+                let mut c = reachable(count, maximum, semaphore);
+                let expected = match (count, semaphore) {
+                    (0, _) => Err(Refusal::WouldBlock),
+                    (_, true) => Ok((1, Events::WRITABLE)),
+                    (_, false) => Ok((count, Events::WRITABLE)),
+                };
+                assert_eq!(c.read(), expected);
+                let taken = expected.map_or(0, |(value, _)| value);
+                assert_eq!(c.count(), count - taken);
+            }
+        }
     }
 }

@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `file_operations` of `/dev/eventfd_max`.
+//! The `file_operations` of `/dev/eventfd_max`: eventfd's own (`read_iter`, `write`, `poll`,
+//! `llseek`, `show_fdinfo`, `release`) plus `open` and the ioctls.
 //!
-//! `kernel::miscdevice::MiscDevice` has no `poll` (nor `llseek`) hook in this kernel, so, as
-//! Binder does, the module builds its own table of thin `extern "C"` shims that recover the
-//! [`EventFd`] from `private_data` and call its safe methods.
+//! As in Binder, each `extern "C"` shim only turns the raw pointers it is given into the
+//! [`EventFd`] in `private_data` and typed values, and calls a method of it.  No shim makes a
+//! `File` or `LocalFile`: their invariants forbid unlocked `fdget_pos()` calls on other threads,
+//! which a character device never locks.
 
-use crate::{eventfd::EventFd, Registration};
+use crate::eventfd::EventFd;
 use kernel::{
     bindings,
-    ffi::{c_int, c_long, c_uint, c_ulong},
-    fs::{file::flags::O_NONBLOCK, File, LocalFile},
-    iov::{IovIterDest, IovIterSource},
+    ffi::{c_char, c_int, c_long, c_uint, c_ulong},
+    fs::{file::flags::O_NONBLOCK, LocalFile},
+    iov::IovIterDest,
     prelude::*,
     seq_file::SeqFile,
-    types::{ForeignOwnable, Opaque},
+    types::ForeignOwnable, //
 };
 
 /// The type kept in `file->private_data` between `open` and `release`.
@@ -23,28 +25,31 @@ type Private = Pin<KBox<EventFd>>;
 // Flags bindgen cannot evaluate (their definitions are casts).
 /// `FMODE_NOWAIT` (`include/linux/fs.h`): reads and writes honour `IOCB_NOWAIT`.
 const FMODE_NOWAIT: bindings::fmode_t = 1 << 27;
+/// `FMODE_NONOTIFY` (`include/linux/fs.h`): no fsnotify event for this file.
+const FMODE_NONOTIFY: bindings::fmode_t = 1 << 25;
+/// `FMODE_FSNOTIFY_MASK` (`include/linux/fs.h`): `FMODE_NONOTIFY | FMODE_NONOTIFY_PERM`.
+const FMODE_FSNOTIFY_MASK: bindings::fmode_t = 3 << 25;
 /// `IOCB_NOWAIT` (`include/linux/fs.h`), which is `RWF_NOWAIT` (`include/uapi/linux/fs.h`).
 const IOCB_NOWAIT: c_int = 0x8;
 
-/// Makes a C table usable as a `static`.
-pub(crate) struct AssertSync<T>(pub(crate) T);
-// SAFETY: Only used for the constant `file_operations` table, which is never written.
-unsafe impl<T> Sync for AssertSync<T> {}
+/// The `file_operations` table, which the kernel only reads.
+pub(crate) struct Fops(pub(crate) bindings::file_operations);
+// SAFETY: The table is never written after compilation, so sharing it between threads is sound.
+unsafe impl Sync for Fops {}
 
-pub(crate) static FOPS: AssertSync<bindings::file_operations> =
-    AssertSync(bindings::file_operations {
-        owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
-        open: Some(open),
-        release: Some(release),
-        read_iter: Some(read_iter),
-        write_iter: Some(write_iter),
-        poll: Some(poll),
-        unlocked_ioctl: Some(ioctl),
-        compat_ioctl: bindings::compat_ptr_ioctl,
-        show_fdinfo: Some(show_fdinfo),
-        llseek: Some(bindings::noop_llseek),
-        ..pin_init::zeroed()
-    });
+pub(crate) static FOPS: Fops = Fops(bindings::file_operations {
+    owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
+    open: Some(open),
+    release: Some(release),
+    read_iter: Some(read_iter),
+    write: Some(write),
+    poll: Some(poll),
+    unlocked_ioctl: Some(ioctl),
+    compat_ioctl: bindings::compat_ptr_ioctl,
+    show_fdinfo: Some(show_fdinfo),
+    llseek: Some(bindings::noop_llseek),
+    ..pin_init::zeroed()
+});
 
 /// Borrows the [`EventFd`] of one of our open files.
 ///
@@ -66,25 +71,25 @@ pub(crate) fn eventfd(file: &LocalFile) -> Option<Pin<&EventFd>> {
         return None;
     }
     // SAFETY: Files whose operations are ours were opened by `open` (a failed open never gets a
-    // file reference to anyone), and the `&File` keeps this one from being released.
+    // file reference to anyone), and the `&LocalFile` keeps this one from being released.
     Some(unsafe { private(raw) })
 }
 
 /// # Safety
 ///
-/// Called by `misc_open()` only, with `private_data` pointing at our registered `miscdevice`.
+/// Called by `chrdev_open()` only, for an inode of our cdev.
 unsafe extern "C" fn open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-    // SAFETY: `misc_open()` stores the `miscdevice` in `private_data`, and holds `misc_mtx` while
-    // calling us, so the registration cannot be torn down during this call.
-    let misc = unsafe { (*file).private_data }.cast::<Opaque<bindings::miscdevice>>();
-    // SAFETY: Our `miscdevice` is the `misc` field of a `Registration`.
-    let registration = unsafe { &*kernel::container_of!(misc, Registration, misc) };
-    match EventFd::new(&registration.ids) {
+    match EventFd::new() {
         Ok(eventfd) => {
-            // SAFETY: `open` may initialise the file's mode and private data, which no one else
-            // reads before it returns.
+            // SAFETY: `open` may set the file's mode, flags and private data, which no one else
+            // reads before it returns.  The modes are those of eventfd's pseudo files:
+            // `FMODE_NOWAIT` as `anon_inode_getfile_fmode()` gets, and no fsnotify events, as
+            // `alloc_file_pseudo()` sets (`file_set_fsnotify_mode()`).  `O_LARGEFILE`, which a
+            // 64-bit open() adds, is not in eventfd's `F_GETFL`.
             unsafe {
+                (*file).f_mode = ((*file).f_mode & !FMODE_FSNOTIFY_MASK) | FMODE_NONOTIFY;
                 (*file).f_mode |= FMODE_NOWAIT;
+                (*file).f_flags &= !bindings::O_LARGEFILE;
                 (*file).private_data = eventfd.into_foreign();
             }
             0
@@ -99,20 +104,20 @@ unsafe extern "C" fn open(_inode: *mut bindings::inode, file: *mut bindings::fil
 unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: `private_data` came from `into_foreign()` in `open`; this is the last use.
     let eventfd = unsafe { Private::from_foreign((*file).private_data) };
-    eventfd.hang_up();
+    eventfd.release();
     0
 }
 
-/// Whether this read or write must not sleep: `O_NONBLOCK` as set now (so `fcntl()` takes
-/// effect at once), or `IOCB_NOWAIT` from `preadv2(RWF_NOWAIT)` and io_uring.
+/// Whether the file is non-blocking now, so that `fcntl(F_SETFL)` takes effect at once.
 ///
 /// # Safety
 ///
-/// `kiocb` is the valid I/O control block of the current read or write.
-unsafe fn nonblocking(kiocb: *mut bindings::kiocb) -> bool {
-    // SAFETY: `kiocb` and its file are valid for the duration of the operation.
-    let (ki_flags, f_flags) = unsafe { ((*kiocb).ki_flags, (*(*kiocb).ki_filp).f_flags) };
-    f_flags & O_NONBLOCK != 0 || ki_flags & IOCB_NOWAIT != 0
+/// `file` is valid for the duration of the call.
+unsafe fn o_nonblock(file: *mut bindings::file) -> bool {
+    // SAFETY: `file` is valid.  `fcntl(F_SETFL)` may change `f_flags` meanwhile, so this is a
+    // `READ_ONCE()`, as `LocalFile::flags()` reads it.
+    let flags = unsafe { (&raw const (*file).f_flags).read_volatile() };
+    flags & O_NONBLOCK != 0
 }
 
 /// # Safety
@@ -122,15 +127,15 @@ unsafe extern "C" fn read_iter(
     kiocb: *mut bindings::kiocb,
     iter: *mut bindings::iov_iter,
 ) -> isize {
-    // SAFETY: By the contract: the file is ours and open, the iterator is valid for writing.
-    let (eventfd, dest, nonblock) = unsafe {
-        (
-            private((*kiocb).ki_filp),
-            IovIterDest::from_raw(iter),
-            nonblocking(kiocb),
-        )
-    };
-    match eventfd.read_iter(dest, nonblock) {
+    // SAFETY: By the contract: the file is ours and open.
+    let file = unsafe { (*kiocb).ki_filp };
+    // SAFETY: By the contract.
+    let eventfd = unsafe { private(file) };
+    // SAFETY: By the contract, the iterator is valid for writing during the call.
+    let dest = unsafe { IovIterDest::from_raw(iter) };
+    // SAFETY: The kiocb and its file are valid during the call.
+    let nonblock = unsafe { o_nonblock(file) || (*kiocb).ki_flags & IOCB_NOWAIT != 0 };
+    match eventfd.read(dest, nonblock) {
         Ok(len) => len as isize,
         Err(err) => err.to_errno() as isize,
     }
@@ -138,20 +143,18 @@ unsafe extern "C" fn read_iter(
 
 /// # Safety
 ///
-/// Called by the VFS with a valid `kiocb` on one of our files and a valid source iterator.
-unsafe extern "C" fn write_iter(
-    kiocb: *mut bindings::kiocb,
-    iter: *mut bindings::iov_iter,
+/// Called by the VFS on one of our open files, with a user pointer and length.
+unsafe extern "C" fn write(
+    file: *mut bindings::file,
+    buf: *const c_char,
+    len: usize,
+    _ppos: *mut bindings::loff_t,
 ) -> isize {
-    // SAFETY: By the contract: the file is ours and open, the iterator is valid for reading.
-    let (eventfd, src, nonblock) = unsafe {
-        (
-            private((*kiocb).ki_filp),
-            IovIterSource::from_raw(iter),
-            nonblocking(kiocb),
-        )
-    };
-    match eventfd.write_iter(src, nonblock) {
+    // SAFETY: By the contract: the file is ours and open.
+    let eventfd = unsafe { private(file) };
+    // SAFETY: By the contract.
+    let nonblock = unsafe { o_nonblock(file) };
+    match eventfd.write(UserPtr::from_ptr(buf.cast_mut().cast()), len, nonblock) {
         Ok(len) => len as isize,
         Err(err) => err.to_errno() as isize,
     }
@@ -160,14 +163,11 @@ unsafe extern "C" fn write_iter(
 /// # Safety
 ///
 /// Called by the VFS on one of our open files, with its poll table (or null).
-unsafe extern "C" fn poll(
-    file: *mut bindings::file,
-    table: *mut bindings::poll_table,
-) -> bindings::__poll_t {
-    // SAFETY: The file is ours, open and valid for the duration of the call.
-    let (eventfd, fileref) = unsafe { (private(file), File::from_raw_file(file)) };
-    // SAFETY: `table` is the poll table the VFS passed for `file`.
-    unsafe { eventfd.poll(fileref, table) }
+unsafe extern "C" fn poll(file: *mut bindings::file, table: *mut bindings::poll_table) -> c_uint {
+    // SAFETY: The file is ours and open for the duration of the call.
+    let eventfd = unsafe { private(file) };
+    // SAFETY: `table` is the poll table the VFS passed for `file`, whose private data `eventfd` is.
+    unsafe { eventfd.poll(file, table) }
 }
 
 /// # Safety
@@ -176,7 +176,7 @@ unsafe extern "C" fn poll(
 unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
     // SAFETY: The file is ours and open for the duration of the call.
     let eventfd = unsafe { private(file) };
-    match eventfd.ioctl(cmd, arg) {
+    match eventfd.ioctl(cmd, arg as usize) {
         Ok(ret) => ret as c_long,
         Err(err) => err.to_errno() as c_long,
     }
@@ -186,7 +186,9 @@ unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong)
 ///
 /// Called by procfs on one of our open files with a seq_file only this thread uses.
 unsafe extern "C" fn show_fdinfo(m: *mut bindings::seq_file, file: *mut bindings::file) {
-    // SAFETY: The file is ours and open; `m` is valid and exclusive for the call.
-    let (eventfd, m) = unsafe { (private(file), SeqFile::from_raw(m)) };
+    // SAFETY: The file is ours and open.
+    let eventfd = unsafe { private(file) };
+    // SAFETY: `m` is valid and used by this thread only, for the duration of the call.
+    let m = unsafe { SeqFile::from_raw(m) };
     eventfd.show_fdinfo(m);
 }

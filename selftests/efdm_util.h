@@ -32,6 +32,12 @@
 
 #define U64_MAX_VAL (~(uint64_t)0)
 
+/*
+ * References an open counter holds on the module: chrdev_open() pins the owner of the cdev and
+ * the owner of its file_operations, both eventfd_max.
+ */
+#define EFDM_MODULE_REFS_PER_OPEN 2
+
 /* Every poll bit one can ask for, so that an unexpected extra bit is noticed as well. */
 #define ALL_POLL_EVENTS (POLLIN | POLLPRI | POLLOUT | POLLRDNORM | POLLRDBAND | POLLWRNORM | \
 			 POLLWRBAND | POLLMSG | POLLRDHUP)

@@ -510,12 +510,11 @@ TEST_F(efd, write_fits_while_room_exceeds_value)
 	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 1));
 	EXPECT_EQ(8, efd_write(self->fd, 0));		/* room 1 > 0 */
 	EXPECT_EQ(9ULL, count_of(_metadata, self->fd));
-	ASSERT_EQ(0, efdm_set_max(self->fd, 9));
-	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 0));	/* room 0 */
 	ASSERT_EQ(8, efd_read(self->fd, &v));
 	EXPECT_EQ(9ULL, v);
-	EXPECT_EQ(8, efd_write(self->fd, 8));		/* room 9 > 8 */
-	EXPECT_EQ(8ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(-EINVAL, efd_write(self->fd, 10));	/* the maximum itself never fits */
+	EXPECT_EQ(8, efd_write(self->fd, 9));		/* room 10 > 9 */
+	EXPECT_EQ(9ULL, count_of(_metadata, self->fd));
 }
 
 /* Near ULLONG_MAX with the default maximum, exactly as on eventfd(2). */
@@ -601,31 +600,30 @@ TEST_F(efd, set_maximum_zero_einval)
 }
 
 /*
- * A maximum at or below the count is accepted: POLLERR, every write waits (even of 0), reads
- * drain, and POLLOUT comes back once maximum - 1 > count.
+ * A maximum at or below the count is EINVAL and changes nothing (the RFC's own selftest); one just
+ * above it is accepted, and POLLOUT follows maximum - 1 > count.
  */
-TEST_F(efd, set_maximum_at_or_below_count)
+TEST_F(efd, set_maximum_at_or_below_count_einval)
 {
+	static const uint64_t refused[] = { 4, 3, 0 };	/* equal, below, zero */
 	uint64_t v = 0;
 
 	ASSERT_EQ(0, set_nonblock(self->fd, true));
+	ASSERT_EQ(0, efdm_set_max(self->fd, 10));
 	ASSERT_EQ(8, efd_write(self->fd, 4));
-	ASSERT_EQ(0, efdm_set_max(self->fd, 4));	/* equal */
-	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
-	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 0));	/* room 0 */
-	ASSERT_EQ(0, efdm_set_max(self->fd, 3));	/* below */
-	EXPECT_EQ(3ULL, efdm_get_max(self->fd));
-	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
-	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 0));
-	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 1));
-	EXPECT_EQ(-EINVAL, efd_write(self->fd, 3));
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		EXPECT_EQ(-EINVAL, efdm_set_max(self->fd, refused[i]));
+		EXPECT_EQ(10ULL, efdm_get_max(self->fd));
+		EXPECT_EQ(POLLIN | POLLOUT, poll_mask(self->fd));
+	}
 	EXPECT_EQ(4ULL, count_of(_metadata, self->fd));
+	ASSERT_EQ(0, efdm_set_max(self->fd, 5));
+	EXPECT_EQ(POLLIN, poll_mask(self->fd));		/* maximum - 1 == count */
+	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 1));
+	EXPECT_EQ(8, efd_write(self->fd, 0));
 	ASSERT_EQ(8, efd_read(self->fd, &v));
 	EXPECT_EQ(4ULL, v);
 	EXPECT_EQ(POLLOUT, poll_mask(self->fd));
-	EXPECT_EQ(8, efd_write(self->fd, 2));		/* room 3 > 2 */
-	EXPECT_EQ(POLLIN, poll_mask(self->fd));		/* maximum - 1 == count */
-	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 1));
 }
 
 /* A bad user pointer makes SET_MAXIMUM, GET_MAXIMUM and CONFIGURE fail with EFAULT, harmlessly. */
@@ -1101,7 +1099,7 @@ TEST_F(efd, rfc_raising_maximum_releases_blocked_writer)
 }
 
 /*
- * After the maximum is lowered below the count, a blocked writer whose value is still below the
+ * After the maximum is lowered (above the count), a blocked writer whose value is still below the
  * new maximum keeps waiting until reads drain the count to where maximum - count > value.
  */
 TEST_F(efd, lowered_maximum_writer_waits_for_drain)
@@ -1109,40 +1107,40 @@ TEST_F(efd, lowered_maximum_writer_waits_for_drain)
 	struct op writer;
 	uint64_t v = 0;
 
-	CONFIGURE(self->fd, 9, 10, EFD_SEMAPHORE);
-	ASSERT_EQ(0, op_start(&writer, OP_WRITE, self->fd, 3, 0));
+	CONFIGURE(self->fd, 5, 10, EFD_SEMAPHORE);
+	ASSERT_EQ(0, op_start(&writer, OP_WRITE, self->fd, 5, 0));	/* room 5 is not > 5 */
 	ASSERT_TRUE(op_sleeping(&writer));
-	ASSERT_EQ(0, efdm_set_max(self->fd, 6));
+	ASSERT_EQ(0, efdm_set_max(self->fd, 7));
 	EXPECT_TRUE(op_still_blocked(&writer));
-	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
-	for (int i = 0; i < 6; i++) {	/* count 9 -> 3: room 3 is not > 3 */
+	EXPECT_EQ(POLLIN | POLLOUT, poll_mask(self->fd));
+	for (int i = 0; i < 3; i++) {	/* count 5 -> 2: room 5 is not > 5 */
 		ASSERT_EQ(8, efd_read(self->fd, &v));
 	}
 	EXPECT_TRUE(op_still_blocked(&writer));
-	EXPECT_EQ(3ULL, count_of(_metadata, self->fd));
-	ASSERT_EQ(8, efd_read(self->fd, &v));	/* count 2: room 4 > 3 */
+	EXPECT_EQ(2ULL, count_of(_metadata, self->fd));
+	ASSERT_EQ(8, efd_read(self->fd, &v));	/* count 1: room 6 > 5 */
 	ASSERT_TRUE(op_join(&writer));
 	EXPECT_EQ(8, writer.ret);
-	EXPECT_EQ(5ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(6ULL, count_of(_metadata, self->fd));
 }
 
 /* A blocked writer re-checks the EINVAL rule: lowering the maximum to <= its value fails it. */
 TEST_F(efd, lowered_maximum_fails_blocked_writer_einval)
 {
-	static const uint64_t new_max[] = { 5, 2 };	/* == value, < value */
+	static const uint64_t new_max[] = { 7, 5 };	/* == value, < value, > count */
 	struct op writer;
 
-	CONFIGURE(self->fd, 9, 10, 0);
+	CONFIGURE(self->fd, 3, 10, 0);
 	for (size_t i = 0; i < ARRAY_SIZE(new_max); i++) {
 		ASSERT_EQ(0, efdm_set_max(self->fd, 10));
-		ASSERT_EQ(0, op_start(&writer, OP_WRITE, self->fd, 5, 0));
+		ASSERT_EQ(0, op_start(&writer, OP_WRITE, self->fd, 7, 0));	/* room 7 */
 		ASSERT_TRUE(op_sleeping(&writer));
 		ASSERT_EQ(0, efdm_set_max(self->fd, new_max[i]));
-		ASSERT_TRUE(op_join(&writer)) TH_LOG("writer of 5 still blocked at maximum %llu",
+		ASSERT_TRUE(op_join(&writer)) TH_LOG("writer of 7 still blocked at maximum %llu",
 						     (unsigned long long)new_max[i]);
 		EXPECT_EQ(-1, writer.ret);
 		EXPECT_EQ(EINVAL, writer.err);
-		EXPECT_EQ(9ULL, count_of(_metadata, self->fd));
+		EXPECT_EQ(3ULL, count_of(_metadata, self->fd));
 	}
 }
 
@@ -1162,8 +1160,8 @@ static const struct mask_case {
 	{ 1, 2, 0, POLLIN },
 	{ 8, 10, 0, POLLIN | POLLOUT },
 	{ 9, 10, 0, POLLIN },
-	{ 5, 10, 5, POLLIN | POLLERR },
-	{ 5, 10, 3, POLLIN | POLLERR },
+	{ 5, 10, 6, POLLIN },		/* lowered to count + 1 */
+	{ 5, 10, 7, POLLIN | POLLOUT },
 	{ 0, 10, 1, 0 },
 };
 
@@ -1177,7 +1175,10 @@ static int mask_case_fd(struct __test_metadata *_metadata, const struct mask_cas
 	return fd;
 }
 
-/* poll: POLLIN iff count > 0, POLLOUT iff maximum - 1 > count, POLLERR iff count >= maximum. */
+/*
+ * poll: POLLIN iff count > 0, POLLOUT iff maximum - 1 > count; POLLERR (count == maximum) only an
+ * in-kernel signal reaches (ksig.saturates_at_maximum).
+ */
 TEST_F(efd, poll_masks)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(mask_cases); i++) {
@@ -1216,11 +1217,11 @@ TEST_F(efd, select_sets)
 	}
 }
 
-/* SET_MAXIMUM wakes pollers: raising it gives a POLLOUT waiter POLLOUT, lowering it POLLERR. */
+/* SET_MAXIMUM wakes pollers: raising it gives a POLLOUT waiter POLLOUT. */
 TEST_F(efd, poll_woken_by_set_maximum)
 {
 	static const struct { uint64_t maximum; short revents; } steps[] = {
-		{ 100, POLLOUT }, { 9, POLLERR },
+		{ 100, POLLOUT }, { 11, POLLOUT },
 	};
 	struct op poller;
 
@@ -1252,8 +1253,8 @@ TEST_F(efd, epoll_level_triggered)
 	EXPECT_EQ(EPOLLIN | EPOLLOUT, ep_now(_metadata, ep));
 	ASSERT_EQ(8, efd_write(self->fd, 6));
 	EXPECT_EQ(EPOLLIN, ep_now(_metadata, ep));
-	ASSERT_EQ(0, efdm_set_max(self->fd, 9));
-	EXPECT_EQ(EPOLLIN | EPOLLERR, ep_now(_metadata, ep));
+	ASSERT_EQ(0, efdm_set_max(self->fd, 11));
+	EXPECT_EQ(EPOLLIN | EPOLLOUT, ep_now(_metadata, ep));
 	ASSERT_EQ(8, efd_read(self->fd, &v));
 	EXPECT_EQ(EPOLLOUT, ep_now(_metadata, ep));
 	close(ep);
@@ -1355,7 +1356,10 @@ TEST_F(efd, epoll_et_wakeups_are_keyed)
 	close(dev_in);
 }
 
-/* EPOLLET: raising the maximum is an EPOLLOUT edge, lowering it below the count an EPOLLERR one. */
+/*
+ * EPOLLET: every accepted SET_MAXIMUM that leaves room is an EPOLLOUT edge (it wakes EPOLLOUT
+ * waiters); a refused one is none.
+ */
 TEST_F(efd, epoll_et_set_maximum_edges)
 {
 	int ep;
@@ -1366,8 +1370,10 @@ TEST_F(efd, epoll_et_set_maximum_edges)
 	ASSERT_EQ(0, efdm_set_max(self->fd, 20));
 	EXPECT_EQ(EPOLLOUT, ep_now(_metadata, ep));
 	EXPECT_EQ(0, ep_now(_metadata, ep));
-	ASSERT_EQ(0, efdm_set_max(self->fd, 4));
-	EXPECT_EQ(EPOLLERR, ep_now(_metadata, ep));
+	ASSERT_EQ(0, efdm_set_max(self->fd, 12));
+	EXPECT_EQ(EPOLLOUT, ep_now(_metadata, ep));
+	EXPECT_EQ(-EINVAL, efdm_set_max(self->fd, 4));
+	EXPECT_EQ(0, ep_now(_metadata, ep));
 	close(ep);
 }
 
@@ -1688,14 +1694,18 @@ TEST_F(ksig, saturates_at_maximum)
 	close(dflt);
 }
 
-/* Over a count already above a lowered maximum, a kernel signal adds nothing and takes nothing. */
-TEST_F(ksig, above_lowered_maximum_keeps_count)
+/* At a saturated count, SET_MAXIMUM to the count is EINVAL; raising it clears POLLERR. */
+TEST_F(ksig, saturated_count_then_set_maximum)
 {
 	CONFIGURE(self->fd, 5, 10, 0);
-	ASSERT_EQ(0, efdm_set_max(self->fd, 3));
-	ASSERT_EQ(0, kernel_signal(self->fd, 1));
-	EXPECT_EQ(5ULL, count_of(_metadata, self->fd));
+	ASSERT_EQ(0, kernel_signal(self->fd, 9));
+	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
 	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
+	EXPECT_EQ(-EINVAL, efdm_set_max(self->fd, 10));
+	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
+	ASSERT_EQ(0, efdm_set_max(self->fd, 12));
+	EXPECT_EQ(POLLIN | POLLOUT, poll_mask(self->fd));
+	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
 }
 
 /*
@@ -1806,13 +1816,13 @@ TEST_F(efd, module_pinned_while_open)
 	before = module_refcnt();
 	if (before < 0)
 		EFDM_SKIP(return, "no /sys/module/eventfd_max/refcnt (built in?)");
-	EXPECT_LE(1, before);	/* the fixture's fd */
+	EXPECT_LE(EFDM_MODULE_REFS_PER_OPEN, before);	/* the fixture's fd */
 	for (int i = 0; i < 3; i++) {
 		fds[i] = efdm_open(0);
 		ASSERT_LE(0, fds[i]);
 	}
 	during = module_refcnt();
-	ASSERT_EQ(before + 3, during);
+	ASSERT_EQ(before + 3 * EFDM_MODULE_REFS_PER_OPEN, during);
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
 	EXPECT_EQ(before, module_refcnt());

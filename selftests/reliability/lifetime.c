@@ -596,7 +596,8 @@ static void cycle_open(void)
 		for (int j = 0; j < i; j++)
 			check(fi[i].id != fi[j].id, "ids %d and %d equal", i, j);
 	}
-	check(module_refcnt() == base + 4, "refcnt %ld with 4 open", module_refcnt());
+	check(module_refcnt() == base + 4 * EFDM_MODULE_REFS_PER_OPEN, "refcnt %ld with 4 open",
+	      module_refcnt());
 	for (int i = 0; i < 4; i++) {
 		check(efd_read(fds[i], &v) == 8 && v == (i & 1 ? 1 : (uint64_t)i + 3), "read %d",
 		      i);

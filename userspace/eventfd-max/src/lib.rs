@@ -13,9 +13,9 @@
 //! ```no_run
 //! use eventfd_max::EventFdMax;
 //!
-//! let efd = EventFdMax::builder().maximum(10).open()?;
+//! let efd = EventFdMax::builder().maximum(10).nonblocking(true).open()?;
 //! efd.write(3)?; // count 3
-//! efd.write(6)?; // count 9; a further write(1) would now block until a read
+//! efd.write(6)?; // count 9; a further write(1) would now wait for a read on a blocking fd
 //! assert_eq!(efd.try_write(1).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
 //! assert_eq!(efd.read()?, 9); // returns the whole count and resets it to 0
 //! # Ok::<(), std::io::Error>(())
@@ -40,15 +40,15 @@
 //! they fail with `WouldBlock`. A signal without `SA_RESTART` makes them fail with
 //! [`Interrupted`](io::ErrorKind::Interrupted), nothing consumed, as `std::fs::File` does.
 //!
-//! [`try_read`](EventFdMax::try_read) and [`try_write`](EventFdMax::try_write) never block,
-//! whatever the fd's mode: they use `preadv2`/`pwritev2` with `RWF_NOWAIT`, which the device
-//! honours per call. That is race-free: toggling `O_NONBLOCK` around the call would change the
-//! mode for every thread and process sharing the open file, and a `poll()` before a blocking write
-//! can be overtaken by another writer. Nor is a blocking `write` emulated with `poll()`: readiness
-//! only promises room for a write of 1, so a waiting `write(v)` with `v > 1` would spin. (A plain
-//! `eventfd(2)` wrapped with [`From<OwnedFd>`] implements `RWF_NOWAIT` for reads but not for
-//! writes; there `try_write` needs a non-blocking fd and otherwise fails with
-//! [`Unsupported`](io::ErrorKind::Unsupported).)
+//! [`try_read`](EventFdMax::try_read) and [`try_write`](EventFdMax::try_write) never block. They
+//! use `preadv2`/`pwritev2` with `RWF_NOWAIT`, which the device, like `eventfd(2)`, honours per call
+//! for reads but not for writes: its `write` is eventfd's plain `->write`. So `try_read` works
+//! whatever the fd's mode, and `try_write` needs a non-blocking fd; on a blocking one it fails with
+//! [`Unsupported`](io::ErrorKind::Unsupported) rather than risk waiting. Toggling `O_NONBLOCK`
+//! around the call would change the mode for every thread and process sharing the open file, and
+//! a `poll()` before a blocking write can be overtaken by another writer, so neither is done. Nor
+//! is a blocking `write` emulated with `poll()`: readiness only promises room for a write of 1, so
+//! a waiting `write(v)` with `v > 1` would spin.
 //!
 //! # Async
 //!
@@ -281,13 +281,14 @@ impl EventFdMax {
         written(n)
     }
 
-    /// Adds `value` to the counter without ever waiting, whatever the fd's mode: `WouldBlock`
-    /// when it does not fit now, `InvalidInput` when it never can.
+    /// Adds `value` to the counter without ever waiting: `WouldBlock` when it does not fit now,
+    /// `InvalidInput` when it never can, `Unsupported` on a blocking fd (see the
+    /// [crate documentation](crate#blocking-non-blocking-and-try_)).
     ///
     /// ```no_run
     /// use std::io::ErrorKind;
     ///
-    /// let efd = eventfd_max::EventFdMax::builder().maximum(2).open()?;
+    /// let efd = eventfd_max::EventFdMax::builder().maximum(2).nonblocking(true).open()?;
     /// efd.try_write(1)?;
     /// assert_eq!(efd.try_write(1).unwrap_err().kind(), ErrorKind::WouldBlock);
     /// assert_eq!(efd.try_write(2).unwrap_err().kind(), ErrorKind::InvalidInput);
@@ -328,8 +329,8 @@ impl EventFdMax {
 
     /// Changes the maximum (`EFD_IOC_SET_MAXIMUM`); waiting writers and pollers re-evaluate at once.
     ///
-    /// Any value from 1 up is accepted, also one at or below the current count: writers then wait
-    /// until reads drain the count below it. 0 fails with `InvalidInput`.
+    /// A maximum at or below the current count (so also 0) fails with `InvalidInput` and changes
+    /// nothing, as the RFC's selftests require.
     pub fn set_maximum(&self, maximum: u64) -> io::Result<()> {
         // SAFETY: EFD_IOC_SET_MAXIMUM is _IOW('J', 0, __u64): the kernel reads one u64.
         unsafe {

@@ -44,7 +44,10 @@ const TESTS: &[Test] = &[
     ("write_zero_succeeds", write_zero),
     ("read_drains_the_whole_count", read_drains),
     ("semaphore_reads_one_at_a_time", semaphore_reads),
-    ("try_read_try_write_on_blocking_fd", try_ops_on_blocking_fd),
+    (
+        "try_read_on_blocking_fd_try_write_needs_nonblocking",
+        try_ops_on_blocking_fd,
+    ),
     ("nonblocking_fd_would_block", nonblocking_fd),
     ("blocking_write_released_by_read", write_released_by_read),
     (
@@ -52,7 +55,10 @@ const TESTS: &[Test] = &[
         write_released_by_set_maximum,
     ),
     ("blocking_read_released_by_write", read_released_by_write),
-    ("lowered_maximum_holds_writers_back", lowered_maximum),
+    (
+        "set_maximum_at_or_below_the_count_is_invalid",
+        lowered_maximum,
+    ),
     ("poll_readiness_follows_the_maximum", poll_readiness),
     ("fdinfo_ids_unique_and_shared_by_clones", fdinfo_ids),
     (
@@ -185,6 +191,15 @@ fn open(maximum: u64) -> Result<EventFdMax, String> {
     EventFdMax::builder().maximum(maximum).open().ctx("open")
 }
 
+/// A non-blocking counter, for `try_write`.
+fn open_nonblocking(maximum: u64) -> Result<EventFdMax, String> {
+    EventFdMax::builder()
+        .maximum(maximum)
+        .nonblocking(true)
+        .open()
+        .ctx("open")
+}
+
 /// Runs `op` on another thread and checks that it is still waiting after [`SETTLE`].
 fn spawn_waiter<T: Send + 'static>(
     what: &str,
@@ -309,7 +324,7 @@ fn set_get_maximum() -> TestResult {
 }
 
 fn write_at_or_above_maximum() -> TestResult {
-    let efd = open(10)?;
+    let efd = open_nonblocking(10)?;
     ensure_err("write(10)", efd.write(10), ErrorKind::InvalidInput)?;
     ensure_err(
         "write(u64::MAX)",
@@ -332,7 +347,7 @@ fn write_at_or_above_maximum() -> TestResult {
 }
 
 fn write_zero() -> TestResult {
-    let efd = open(2)?;
+    let efd = open_nonblocking(2)?;
     efd.write(1).ctx("write(1)")?;
     efd.write(0).ctx("write(0) with the counter full")?;
     efd.try_write(0).ctx("try_write(0)")?;
@@ -362,17 +377,25 @@ fn semaphore_reads() -> TestResult {
 }
 
 fn try_ops_on_blocking_fd() -> TestResult {
-    // The device honours RWF_NOWAIT, so try_* need no O_NONBLOCK and leave the fd's mode alone.
+    // Reads honour RWF_NOWAIT, as eventfd's do; writes, eventfd's plain ->write, do not.
     let efd = open(2)?;
     ensure_err("try_read when empty", efd.try_read(), ErrorKind::WouldBlock)?;
-    efd.try_write(1).ctx("try_write(1)")?;
+    ensure_err(
+        "try_write(1) on a blocking fd",
+        efd.try_write(1),
+        ErrorKind::Unsupported,
+    )?;
+    ensure_eq("nothing written", efd.fdinfo().ctx("fdinfo")?.count, 0)?;
+    efd.write(1).ctx("write(1)")?;
+    ensure_eq("try_read", efd.try_read().ctx("try_read")?, 1)?;
+    ensure_eq("still blocking", efd.is_nonblocking().ctx("fcntl")?, false)?;
+    efd.set_nonblocking(true).ctx("set_nonblocking")?;
+    efd.try_write(1).ctx("try_write(1) once non-blocking")?;
     ensure_err(
         "try_write(1) when full",
         efd.try_write(1),
         ErrorKind::WouldBlock,
-    )?;
-    ensure_eq("try_read", efd.try_read().ctx("try_read")?, 1)?;
-    ensure_eq("still blocking", efd.is_nonblocking().ctx("fcntl")?, false)
+    )
 }
 
 fn nonblocking_fd() -> TestResult {
@@ -425,22 +448,25 @@ fn read_released_by_write() -> TestResult {
 }
 
 fn lowered_maximum() -> TestResult {
-    let efd = open(10)?;
+    let efd = open_nonblocking(10)?;
     efd.write(5).ctx("write(5)")?;
-    efd.set_maximum(3).ctx("set_maximum(3) below the count")?;
-    ensure_err(
-        "try_write(1) above the new maximum",
-        efd.try_write(1),
-        ErrorKind::WouldBlock,
-    )?;
-    ensure_err("try_write(3)", efd.try_write(3), ErrorKind::InvalidInput)?;
-    ensure_eq("read", efd.read().ctx("read")?, 5)?;
-    efd.write(2).ctx("write(2) once drained")?;
+    for refused in [5, 3, 0] {
+        ensure_err(
+            "set_maximum at or below the count",
+            efd.set_maximum(refused),
+            ErrorKind::InvalidInput,
+        )?;
+        ensure_eq("maximum unchanged", efd.maximum().ctx("maximum")?, 10)?;
+    }
+    efd.set_maximum(6).ctx("set_maximum(6) above the count")?;
     ensure_err(
         "try_write(1) at the new maximum",
         efd.try_write(1),
         ErrorKind::WouldBlock,
-    )
+    )?;
+    ensure_err("try_write(6)", efd.try_write(6), ErrorKind::InvalidInput)?;
+    ensure_eq("read", efd.read().ctx("read")?, 5)?;
+    efd.write(5).ctx("write(5) once drained")
 }
 
 fn poll_readiness() -> TestResult {
@@ -458,11 +484,11 @@ fn poll_readiness() -> TestResult {
         revents(&efd)?,
         PollFlags::IN,
     )?;
-    efd.set_maximum(2).ctx("set_maximum(2)")?;
+    efd.set_maximum(4).ctx("set_maximum(4)")?;
     ensure_eq(
-        "count 2 of 2",
+        "count 2 of 4",
         revents(&efd)?,
-        PollFlags::IN | PollFlags::ERR,
+        PollFlags::IN | PollFlags::OUT,
     )?;
     efd.read().ctx("read")?;
     ensure_eq("drained", revents(&efd)?, PollFlags::OUT)
@@ -486,13 +512,14 @@ fn threaded_producer_consumer() -> TestResult {
     const WRITES: u64 = 2000;
     let efd = open(MAXIMUM)?;
     let writer = efd.try_clone().ctx("try_clone")?;
-    let producer = thread::spawn(move || -> io::Result<u64> {
+    let producer = thread::spawn(move || -> Result<u64, String> {
         let mut held_back = 0;
         for _ in 0..WRITES {
-            if writer.try_write(1).is_err() {
+            // No POLLOUT: this write of 1 waits for the consumer.
+            if !revents(&writer)?.contains(PollFlags::OUT) {
                 held_back += 1;
-                writer.write(1)?;
             }
+            writer.write(1).ctx("write(1)")?;
         }
         Ok(held_back)
     });
@@ -503,10 +530,7 @@ fn threaded_producer_consumer() -> TestResult {
         max_batch = max_batch.max(batch);
         total += batch;
     }
-    let held_back = producer
-        .join()
-        .map_err(|_| "producer panicked")?
-        .ctx("producer")?;
+    let held_back = producer.join().map_err(|_| "producer panicked")??;
     println!("# {WRITES} writes, held back {held_back} times, max batch {max_batch}");
     ensure_eq("total read", total, WRITES)?;
     ensure(
