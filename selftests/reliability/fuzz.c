@@ -9,8 +9,9 @@
  *
  *  - Each thread owns private descriptors and keeps a shadow of their counters (count, maximum,
  *    semaphore, used, O_NONBLOCK, access mode), so every result on them is predicted exactly:
- *    return value, errno, value read, poll and epoll masks, fdinfo.  A call that would block is
- *    issued with RWF_NOWAIT instead, so nothing sleeps.
+ *    return value, errno, value read, poll and epoll masks, fdinfo.  A read that would block is
+ *    issued with RWF_NOWAIT instead, a write with O_NONBLOCK set for it (the device's write,
+ *    eventfd's ->write, refuses RWF_NOWAIT), so nothing sleeps.
  *  - A few shared counters, opened O_NONBLOCK and used by every thread and forked children, get
  *    the checks that hold under concurrency: allowed errno sets, reads > 0 (1 for a semaphore),
  *    and on the "strict" ones (fixed maximum) reads below the maximum and no POLLERR, even with
@@ -19,6 +20,8 @@
  *
  * A watchdog fails the run if a thread makes no progress for WATCHDOG_MS.  Prints the seed; the
  * same seed replays the same per-thread choices (the interleaving differs).
+ *
+ * It runs --seconds, and longer (up to OVERTIME_MS) until every kind of operation made a call.
  *
  * Usage: fuzz [--seconds N] [--threads N] [--seed N]   (defaults: 10 s, 4 threads, clock seed)
  */
@@ -38,6 +41,7 @@
 #define WATCHDOG_MS	20000
 #define CHILD_MS	10000	/* a forked child must exit within this */
 #define MAX_REPORTS	20
+#define OVERTIME_MS	60000	/* how long a run may go on past --seconds for a kind not yet called */
 
 enum kind {
 	K_OPEN, K_CLOSE, K_DUP, K_READ, K_READ_BAD, K_WRITE, K_WRITE_BAD, K_IOCTL, K_IOCTL_BAD,
@@ -101,6 +105,7 @@ static struct thread threads[MAX_THREADS];
 static struct bad_ptrs bad;
 static atomic_bool stop;
 static atomic_uint violations[K_COUNT];
+static atomic_bool called[K_COUNT];	/* some thread made a call of this kind */
 static atomic_uint reports;
 
 static void __attribute__((format(printf, 3, 4)))
@@ -335,22 +340,33 @@ static bool untouched(const struct thread *t, size_t from, size_t to)
 
 enum io_style { IO_PLAIN, IO_VEC, IO_NOWAIT, IO_POS, IO_STYLES };
 
-/* read or write of @len bytes at @buf in one of the styles; readv/writev split the buffer. */
-static long do_io(struct thread *t, bool is_write, int fd, void *buf, size_t len,
-		  enum io_style style)
+/*
+ * The buffers readv/writev get for @len bytes at @buf: with IO_VEC and 2 bytes or more, three
+ * (a first one of 1 to @len - 1 bytes, a middle one possibly empty), otherwise one.
+ */
+static int split_io(struct thread *t, void *buf, size_t len, enum io_style style,
+		    struct iovec *iov)
 {
-	struct iovec iov[3];
-	int n = 1;
+	size_t a, b;
 
 	iov[0] = (struct iovec){ buf, len };
-	if (style == IO_VEC && len >= 2) {
-		size_t a = 1 + rnd(&t->rng, len - 1), b = rnd(&t->rng, len - a + 1);
+	if (style != IO_VEC || len < 2)
+		return 1;
+	a = 1 + rnd(&t->rng, len - 1);
+	b = rnd(&t->rng, len - a + 1);
+	iov[0].iov_len = a;
+	iov[1] = (struct iovec){ (char *)buf + a, b };
+	iov[2] = (struct iovec){ (char *)buf + a + b, len - a - b };
+	return 3;
+}
 
-		iov[0].iov_len = a;
-		iov[1] = (struct iovec){ (char *)buf + a, b };
-		iov[2] = (struct iovec){ (char *)buf + a + b, len - a - b };
-		n = 3;
-	}
+/* read or write of the buffers @iov (from split_io()) in one of the styles. */
+static long do_iov(struct thread *t, bool is_write, int fd, struct iovec *iov, int n,
+		   enum io_style style)
+{
+	void *buf = iov[0].iov_base;
+	size_t len = iov[0].iov_len;
+
 	switch (style) {
 	case IO_VEC:
 		return res(is_write ? writev(fd, iov, n) : readv(fd, iov, n));
@@ -363,6 +379,15 @@ static long do_io(struct thread *t, bool is_write, int fd, void *buf, size_t len
 	default:
 		return res(is_write ? write(fd, buf, len) : read(fd, buf, len));
 	}
+}
+
+/* read or write of @len bytes at @buf in one of the styles; readv/writev split the buffer. */
+static long do_io(struct thread *t, bool is_write, int fd, void *buf, size_t len,
+		  enum io_style style)
+{
+	struct iovec iov[3];
+
+	return do_iov(t, is_write, fd, iov, split_io(t, buf, len, style, iov), style);
 }
 
 static bool op_read(struct thread *t)
@@ -443,42 +468,96 @@ static bool op_read_bad(struct thread *t)
 	return true;
 }
 
+/*
+ * One call of the device's ->write (eventfd's): a length other than 8 or a value not below the
+ * maximum is EINVAL; it goes through if it fits, and otherwise fails EAGAIN or would sleep.
+ */
+static long one_write(struct obj *o, size_t len, uint64_t v, bool nonblock, bool *would_sleep)
+{
+	if (len != 8 || v >= o->maximum)
+		return -EINVAL;
+	if (room(o) > v) {
+		o->count += v;
+		o->used = true;
+		return 8;
+	}
+	*would_sleep |= !nonblock;
+	return -EAGAIN;
+}
+
+/*
+ * What writing @iov returns, updating @o as it would.  write(2) and pwrite(2) hand the buffer to
+ * ->write whole; writev(2) hands it each non-empty buffer in turn, stopping at the first that
+ * fails (returning what was written, or the error); an empty vector writes nothing; RWF_NOWAIT is
+ * refused (EOPNOTSUPP) before ->write, which has no kiocb to take it.
+ */
+static long predict_write(struct obj *o, enum io_style style, const struct iovec *iov, int n,
+			  bool nonblock, bool *would_sleep)
+{
+	size_t total = 0;
+	long ret = 0;
+
+	for (int i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if (!can_write(o))
+		return -EBADF;
+	if ((style == IO_VEC || style == IO_NOWAIT) && !total)
+		return 0;
+	if (style == IO_NOWAIT)
+		return -EOPNOTSUPP;
+	for (int i = 0; i < n; i++) {
+		uint64_t v = 0;
+		long r;
+
+		if (style == IO_VEC && !iov[i].iov_len)
+			continue;
+		if (iov[i].iov_len == 8)
+			memcpy(&v, iov[i].iov_base, 8);
+		r = one_write(o, iov[i].iov_len, v, nonblock, would_sleep);
+		if (r < 0)
+			return ret ? ret : r;
+		ret += r;
+	}
+	return ret;
+}
+
 static bool op_write(struct thread *t)
 {
 	static const size_t lens[] = { 8, 8, 8, 8, 8, 0, 7, 9, 16 };
 	struct ofd *f = pick_fd(t);
 	enum io_style style = (enum io_style)rnd(&t->rng, IO_STYLES);
 	size_t len = lens[rnd(&t->rng, ARRAY_SIZE(lens))];
-	struct obj *o;
+	bool would_sleep = false, nonblock;
+	struct iovec iov[3];
+	struct obj *o, after;
 	uint64_t v;
 	long expect, r;
+	int n;
 
 	if (!f)
 		return false;
 	o = &t->obj[f->obj];
 	v = edge_value(t, o);
-	if (!can_write(o))
-		expect = -EBADF;
-	else if (len == 0 && (style == IO_VEC || style == IO_NOWAIT))
-		expect = 0;	/* as for reads */
-	else if (len != 8 || v >= o->maximum)
-		expect = -EINVAL;
-	else if (room(o) > v)
-		expect = 8;
-	else if (o->nonblock || style == IO_NOWAIT)
-		expect = -EAGAIN;
-	else
-		style = IO_NOWAIT, expect = -EAGAIN;
 	fill(t);
 	memcpy(t->buf, &v, 8);
-	r = do_io(t, true, f->fd, t->buf, len, style);
-	CHECK(t, K_WRITE, r == expect, "write(%d, %#" PRIx64 ", len %zu, style %d): %s, expected "
-	      "%s (count %#" PRIx64 " max %#" PRIx64 ")", f->fd, v, len, style, err(r),
-	      err(expect), o->count, o->maximum);
-	if (r == 8 && expect == 8) {
-		o->count += v;
-		o->used = true;
+	n = split_io(t, t->buf, len, style, iov);
+	after = *o;
+	expect = predict_write(&after, style, iov, n, o->nonblock, &would_sleep);
+	/* A call that would sleep is made with O_NONBLOCK set for it. */
+	nonblock = would_sleep;
+	if (nonblock) {
+		after = *o;
+		expect = predict_write(&after, style, iov, n, true, &would_sleep);
+		CHECK(t, K_WRITE, !set_nonblock(f->fd, true), "F_SETFL O_NONBLOCK failed");
 	}
+	r = do_iov(t, true, f->fd, iov, n, style);
+	if (nonblock)
+		CHECK(t, K_WRITE, !set_nonblock(f->fd, false), "F_SETFL ~O_NONBLOCK failed");
+	CHECK(t, K_WRITE, r == expect, "write(%d, %#" PRIx64 ", len %zu, style %d, %d buffers): "
+	      "%s (%ld), expected %ld (count %#" PRIx64 " max %#" PRIx64 ")", f->fd, v, len, style,
+	      n, err(r), r, expect, o->count, o->maximum);
+	if (r == expect)
+		*o = after;
 	return true;
 }
 
@@ -486,14 +565,24 @@ static bool op_write_bad(struct thread *t)
 {
 	struct ofd *f = pick_fd(t);
 	int which = (int)rnd(&t->rng, BAD_COUNT);
+	enum io_style style = (enum io_style)rnd(&t->rng, IO_STYLES);
 	long expect, r;
 
 	if (!f || !bad_ptr_applies(which, true))
 		return false;
-	expect = can_write(&t->obj[f->obj]) ? -EFAULT : -EBADF;
-	r = do_io(t, true, f->fd, bad.ptr[which], 8, (enum io_style)rnd(&t->rng, IO_STYLES));
-	CHECK(t, K_WRITE_BAD, r == expect, "write(%d) from %s: %s, expected %s", f->fd,
-	      bad.name[which], err(r), err(expect));
+	if (!can_write(&t->obj[f->obj]))
+		expect = -EBADF;
+	else if (vfs_rejects(which))
+		expect = -EFAULT;	/* access_ok() fails before anything else */
+	else if (style == IO_NOWAIT)
+		expect = -EOPNOTSUPP;
+	else if (style == IO_VEC)
+		expect = -EINVAL;	/* its first buffer is shorter than 8 bytes */
+	else
+		expect = -EFAULT;
+	r = do_io(t, true, f->fd, bad.ptr[which], 8, style);
+	CHECK(t, K_WRITE_BAD, r == expect, "write(%d, style %d) from %s: %s, expected %s", f->fd,
+	      style, bad.name[which], err(r), err(expect));
 	if (rnd(&t->rng, 4) == 0)
 		check_fdinfo(t, K_WRITE_BAD, f);
 	return true;
@@ -872,6 +961,7 @@ static bool op_shared(struct thread *t)
 {
 	struct slot *s = &slots[rnd(&t->rng, NSHARED)];
 	struct eventfd_max_config cfg = { .maximum = 5 };
+	enum io_style style;
 	struct raw_fdinfo fi;
 	unsigned int cmd;
 	uint64_t v = 0;
@@ -889,9 +979,10 @@ static bool op_shared(struct thread *t)
 	case 2:
 	case 3:
 		v = rnd(&t->rng, 8) ? rnd(&t->rng, s->strict ? s->maximum + 1 : 10) : U64_MAX_VAL;
-		r = do_io(t, true, s->fd, &v, 8, rnd(&t->rng, 2) ? IO_PLAIN : IO_NOWAIT);
-		CHECK(t, K_SHARED, shared_write_ok(s, v, r), "shared %d write %#" PRIx64 ": %s",
-		      s->fd, v, err(r));
+		style = rnd(&t->rng, 2) ? IO_PLAIN : IO_NOWAIT;
+		r = do_io(t, true, s->fd, &v, 8, style);
+		CHECK(t, K_SHARED, style == IO_NOWAIT ? r == -EOPNOTSUPP : shared_write_ok(s, v, r),
+		      "shared %d write %#" PRIx64 " (style %d): %s", s->fd, v, style, err(r));
 		break;
 	case 4:
 		if (s->strict) {
@@ -1079,8 +1170,10 @@ static void *thread_main(void *arg)
 		if (ops[i].kind == K_FORK && rnd(&t->rng, 4))
 			continue;
 		atomic_store(&t->kind, ops[i].kind);
-		if (ops[i].fn(t))
+		if (ops[i].fn(t)) {
 			t->calls[ops[i].kind]++;
+			atomic_store(&called[ops[i].kind], true);
+		}
 		t->nops++;
 		__atomic_store_n(&t->heartbeat, now_ms(), __ATOMIC_RELAXED);
 	}
@@ -1095,6 +1188,14 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+static bool all_called(void)
+{
+	for (int k = 0; k < K_COUNT; k++)
+		if (!atomic_load(&called[k]))
+			return false;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct rel_opt opts[] = {
@@ -1102,7 +1203,7 @@ int main(int argc, char **argv)
 		{ "threads", &nthreads, "fuzzing threads" },
 		{ "seed", &seed, "random seed (0: from the clock)" },
 	};
-	uint64_t end, total_ops = 0, calls[K_COUNT] = { 0 };
+	uint64_t start, end, total_ops = 0, calls[K_COUNT] = { 0 };
 	bool stuck = false;
 
 	rel_parse_opts(argc, argv, opts, ARRAY_SIZE(opts),
@@ -1127,7 +1228,8 @@ int main(int argc, char **argv)
 		if (slots[i].fd < 0)
 			ksft_exit_fail_msg("open %s: %s\n", efdm_dev_path(), strerror(errno));
 	}
-	alarm((unsigned int)seconds + 120);	/* last resort if even the watchdog is stuck */
+	alarm((unsigned int)seconds + OVERTIME_MS / 1000 + 120);	/* if even the watchdog is stuck */
+	start = now_ms();
 	for (int i = 0; i < (int)nthreads; i++) {
 		struct thread *t = &threads[i];
 
@@ -1140,8 +1242,9 @@ int main(int argc, char **argv)
 		if (t->epfd < 0 || pthread_create(&t->th, NULL, thread_main, t))
 			ksft_exit_fail_msg("thread setup failed\n");
 	}
+	/* --seconds, and longer (up to OVERTIME_MS) until every kind of operation was called. */
 	end = now_ms() + seconds * 1000;
-	while (now_ms() < end && !stuck) {
+	while ((now_ms() < end || !all_called()) && now_ms() < end + OVERTIME_MS && !stuck) {
 		sleep_ms(100);
 		for (int i = 0; i < (int)nthreads; i++) {
 			uint64_t last = __atomic_load_n(&threads[i].heartbeat, __ATOMIC_RELAXED);
@@ -1169,8 +1272,8 @@ int main(int argc, char **argv)
 		ksft_exit_fail_msg("stuck thread (seed %" PRIu64 ")\n", seed);
 	for (int i = 0; i < NSHARED; i++)
 		close(slots[i].fd);
-	ksft_print_msg("%" PRIu64 " operations in %" PRIu64 " s (seed %" PRIu64 ")\n", total_ops,
-		       seconds, seed);
+	ksft_print_msg("%" PRIu64 " operations in %" PRIu64 " ms (seed %" PRIu64 ")\n", total_ops,
+		       now_ms() - start, seed);
 	for (int k = 0; k < K_COUNT; k++)
 		ksft_test_result(calls[k] > 0 && atomic_load(&violations[k]) == 0,
 				 "fuzz %s: %" PRIu64 " calls, %u violations\n", kind_name[k],
