@@ -5,9 +5,9 @@
 
 use kernel::{
     new_mutex,
-    prelude::*,
-    stack_pin_init, //
+    prelude::*, //
 };
+use pin_init::stack_pin_init;
 
 module! {
     type: BrokenLockdep,
