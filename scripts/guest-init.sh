@@ -39,6 +39,8 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
     # kmemleak reports only objects older than MSECS_MIN_AGE (5 s, mm/kmemleak.c) when its scan
     # starts: wait past that, so leaks from the module's exit and the suite's last seconds count.
     # Two scans: an object whose contents changed since the previous scan is not reported yet.
+    # (A small object can still hide for a while: SLUB leaves its address in the per-CPU sheaf it
+    # was taken from, which kmemleak scans, until that slot is reused.)
     sleep 6
     echo scan > /sys/kernel/debug/kmemleak; echo scan > /sys/kernel/debug/kmemleak
     leaks=$(cat /sys/kernel/debug/kmemleak)
