@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/eventfd_max.h>
+#include <eventfd_max.h>
 
 #include "bench.h"
 

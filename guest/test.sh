@@ -1,9 +1,16 @@
 #!/bin/sh
-# The guest half of `make test` (debug kernel, module loaded by init): every test program, 64-bit
-# and 32-bit (compat ioctls), the Rust crate's device tests, the examples, the reliability suite and
-# the benchmarks' smoke mode.  A missing program is a failure.
+# SPDX-License-Identifier: GPL-2.0
+# The guest half of `make test` (debug kernel, module loaded by init): the module's KUnit suite,
+# every test program, 64-bit (through the kselftest runner) and 32-bit (compat ioctls), the Rust
+# crate's device tests, the examples, the reliability suite, the benchmarks' smoke mode, and the
+# module as built against a headers-package tree and by DKMS.  A missing program is a failure.
 bin=/opt/eventfd_max/bin
 bin32=/opt/eventfd_max/bin32
+# `make kselftest-install`'s directory, and the other builds of the module (scripts/packaging-test.sh).
+kselftest=/opt/eventfd_max/kselftest
+extmod=/opt/eventfd_max/extmod
+# The KUnit suite(s) the debug build of the module must have run at insmod.
+kunit_suites=eventfd_max_counter
 # shellcheck source=../selftests/tap.sh
 . "$bin/tap.sh"
 export EVENTFD_MAX_DEVICE_TESTS=1
@@ -16,10 +23,23 @@ example() { # program: an example, which exits non-zero when back-pressure did n
     sed 's/^/#   /' /tmp/example.out
     echo "$r - example $1"
 }
-run $bin/eventfd_max_test
+# First, before anything reloads the module: every insmod runs the suites again.
+for suite in $kunit_suites; do kunit_check "$suite"; done
+# run_kselftest.sh writes the programs' output to /dev/stdout, which devtmpfs does not create (it
+# would be a file), and runs each under "/usr/bin/timeout --foreground" with the `settings`
+# timeout; busybox's timeout lacks --foreground, which matters only on a terminal.
+[ -e /dev/stdout ] || ln -s /proc/self/fd/1 /dev/stdout
+mkdir -p /usr/bin
+# shellcheck disable=SC2016 # the shim's own $1 and $@
+printf '#!/bin/sh\n[ "$1" != --foreground ] || shift\nexec /bin/busybox timeout "$@"\n' > /usr/bin/timeout
+chmod +x /usr/bin/timeout
+run $kselftest/run_kselftest.sh
 run $bin32/eventfd_max_test
-run $bin/differential_test
 run $bin32/differential_test
+run $bin/rfc_test
+run $bin32/rfc_test
+run $bin/parity_test
+run $bin/inflight_test
 run $bin/eventfd_max_rust_tests
 for e in $bin/example_c_producer_consumer $bin/example_c_epoll_loop \
     $bin32/example_c_producer_consumer $bin32/example_c_epoll_loop \
@@ -28,4 +48,15 @@ for e in $bin/example_c_producer_consumer $bin/example_c_epoll_loop \
 done
 run $bin/reliability.sh
 run $bin/eventfd_max_bench --smoke
+# The other builds of the module, in place of the suite's own, which is loaded back for init's checks.
+rmmod eventfd_max || status=1
+for ko in $extmod/headers-tree/eventfd_max.ko $extmod/dkms/eventfd_max.ko; do
+    if insmod "$ko"; then r=ok; else r="not ok"; status=1; fi
+    echo "$r - insmod $ko"
+    [ "$r" = ok ] || continue
+    example $bin/example_c_producer_consumer
+    if rmmod eventfd_max; then r=ok; else r="not ok"; status=1; fi
+    echo "$r - rmmod the module of $ko"
+done
+insmod /lib/modules/eventfd_max.ko || status=1
 exit $status

@@ -7,7 +7,9 @@ O ?= $(TOP)/out/bin
 ifeq ($(origin CC),default)
 CC := gcc
 endif
-CFLAGS := -static -O2 -g -Wall -Wextra -Werror -std=gnu11 -pthread -I$(TOP)/uapi
+CFLAGS := -static -O2 -g -Wall -Wextra -Werror -std=gnu11 -pthread -I$(TOP)/uapi -I$(TOP)/include
+# The uapi header and the userspace helper header that includes it.
+EFDM_HDRS := $(TOP)/uapi/linux/eventfd_max.h $(TOP)/include/eventfd_max.h
 # The -m32 builds exercise the compat ioctls.  Running them needs CONFIG_COMPAT_32BIT_TIME: 32-bit
 # glibc makes its futex and timer calls through the time32 syscalls.
 ifeq ($(M32),1)

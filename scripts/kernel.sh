@@ -47,13 +47,40 @@ if [ -f "$obj/.eventfd_max-done" ] && [ -f "$obj/eventfd_max.mk" ]; then
     log "reusing $profile kernel $obj"
     echo "$obj"; exit 0
 fi
-mk=(make -s -C "$src" O="$obj" LLVM=-$LLVM_VERSION RUSTC="$RUSTC" BINDGEN="$bindgen")
+mk=(make -C "$src" O="$obj" LLVM=-"$LLVM_VERSION" RUSTC="$RUSTC" BINDGEN="$bindgen")
+# The build takes minutes: Kbuild's line per step ("  CC      kernel/fork.o") goes to a log, and
+# every 30 s one line says how far it is, against the step count of this profile's last build.
+steps_file=$cache/kernel/.$profile.steps
+step_re='^  [A-Z][A-Z0-9_]*( \[M\])? '
+build_with_progress() { # make arguments...
+    local buildlog=$obj/.eventfd_max-build.log total='' start=$SECONDS last=$SECONDS pid rc=0 n now
+    [ -f "$steps_file" ] && total=$(cat "$steps_file")
+    "${mk[@]}" "$@" > "$buildlog" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        [ $((SECONDS - last)) -ge 30 ] || continue
+        last=$SECONDS
+        n=$(grep -cE "$step_re" "$buildlog" || true)
+        now=$(grep -E "$step_re" "$buildlog" | tail -1 | tr -s ' ' | cut -c2- || true)
+        log "$profile kernel: $(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s," \
+            "$n${total:+ of ~$total} steps${total:+ ($(( n * 100 / total ))%)}, now: $now"
+    done
+    wait "$pid" || rc=$?
+    if [ $rc != 0 ]; then
+        tail -40 "$buildlog" >&2
+        log "$profile kernel build failed (exit $rc); full log: $buildlog"
+        return $rc
+    fi
+    grep -cE "$step_re" "$buildlog" > "$steps_file" || true
+    log "$profile kernel built in $(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s"
+}
 export LIBCLANG_PATH
 rm -rf "$obj" && mkdir -p "$obj"
 log "configuring $profile kernel in $obj"
-"${mk[@]}" tinyconfig >/dev/null
+"${mk[@]}" -s tinyconfig >/dev/null
 (cd "$src" && scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" "$top/kconfig/base.config" "$frag" >/dev/null)
-"${mk[@]}" olddefconfig >/dev/null
+"${mk[@]}" -s olddefconfig >/dev/null
 # Every option the fragments ask for must have stuck: a silently dropped one would invalidate the tests.
 bad=0
 while IFS= read -r line; do
@@ -66,8 +93,8 @@ while IFS= read -r line; do
     fi
 done < <(cat "$top/kconfig/base.config" "$frag")
 [ $bad = 0 ] || { log "config fragment did not apply"; exit 1; }
-log "building $profile kernel (bzImage + modules, -j$(nproc))"
-"${mk[@]}" -j"$(nproc)" bzImage modules >&2
+log "building $profile kernel (bzImage + modules, -j$(nproc)): a progress line every 30 s"
+build_with_progress -j"$(nproc)" bzImage modules
 # What the module build must pass to match this kernel's toolchain (read by the top Makefile).
 printf 'KBUILD_ARGS := LLVM=-%s RUSTC=%s BINDGEN=%s CLIPPY_DRIVER=%s\n' \
     "$LLVM_VERSION" "$RUSTC" "$bindgen" "$(dirname "$RUSTC")/clippy-driver" > "$obj/eventfd_max.mk"

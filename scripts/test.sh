@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: provisions, runs the host tests, builds the debug-profile kernel, the module
-# and every program, runs the runner's own tests, then the guest suite on the debug kernel (lockdep,
-# KASAN, kmemleak, ...).  Ends with "N passed, N failed, N skipped" over every stage.
+# and every program, tests the install paths (scripts/packaging-test.sh), runs the runner's own
+# tests, then the guest suite on the debug kernel (lockdep, KASAN, kmemleak, ...).  Ends with
+# "N passed, N failed, N skipped" over every stage.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -27,9 +28,11 @@ checks() {
 }
 counted "module: fmt-check, build, clippy" checks
 stage "programs: tests, benchmarks, examples" make -s programs
+counted "host: uapi header, headers tree, install, DKMS, kselftest" "$top/scripts/packaging-test.sh" "$kdir"
 counted "host: guest runner self-tests" "$top/scripts/runner-selftest.sh" "$kdir"
 counted "guest: test suite on the debug kernel" "$top/scripts/guest.sh" --kernel "$kdir" \
     --module "$out/module/debug/eventfd_max.ko" --suite "$top/guest/test.sh" \
-    --bin "$out/bin" --bin "$out/bin32" --timeout "${GUEST_TIMEOUT:-1800}" --memory 1024
+    --bin "$out/bin" --bin "$out/bin32" --bin "$out/kselftest" --bin "$out/extmod" \
+    --timeout "${GUEST_TIMEOUT:-1800}" --memory 1024
 
 summary

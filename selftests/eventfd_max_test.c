@@ -1496,7 +1496,7 @@ TEST_F(efd, rfc_fdinfo_shows_maximum)
 	EXPECT_STREQ("eventfd-maximum:           abcdef\n", fi.line[3]);
 }
 
-/* ---- the eventfd_max() helper from the uapi header ------------------------------------------ */
+/* ---- the eventfd_max() helper from <eventfd_max.h> ------------------------------------------ */
 
 static bool helper_usable(void)
 {
@@ -1535,6 +1535,30 @@ TEST(eventfd_max_helper_flags)
 	EXPECT_EQ(0, fcntl(fd, F_GETFL) & O_NONBLOCK);
 	ASSERT_EQ(0, efd_fdinfo(fd, &fi));
 	EXPECT_EQ(0, fi.semaphore);
+	close(fd);
+}
+
+/*
+ * With the defaults (count 0, no EFD_SEMAPHORE, maximum ULLONG_MAX) the helper only opens, as the
+ * open already made that counter: it is left unused, so EFD_IOC_CONFIGURE is still allowed.
+ */
+TEST(eventfd_max_helper_defaults_only_open)
+{
+	struct efd_fdinfo fi;
+	int fd;
+
+	if (!helper_usable())
+		SKIP(return, "the helper opens " EVENTFD_MAX_DEVICE ", which is not in use");
+	fd = eventfd_max(0, EFD_CLOEXEC, UINT64_MAX);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, efd_fdinfo(fd, &fi));
+	EXPECT_EQ(0ULL, fi.count);
+	EXPECT_EQ(UINT64_MAX, fi.maximum);
+	EXPECT_EQ(0, efdm_configure(fd, 1, 10, 0));
+	close(fd);
+	fd = eventfd_max(0, EFD_CLOEXEC, UINT64_MAX - 1);	/* not the defaults: configured */
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EBUSY, efdm_configure(fd, 1, 10, 0));
 	close(fd);
 }
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <linux/eventfd_max.h>
+#include <eventfd_max.h>
 
 #define MAXIMUM 10		/* the counter's maximum: a read never returns more than 9 */
 #define RUN_NS 1000000000ull	/* how long the producer runs */

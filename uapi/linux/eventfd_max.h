@@ -6,7 +6,11 @@
  * ULLONG_MAX) that behaves like one made by eventfd(2), plus a maximum: a write(2) that would take the
  * counter to or beyond the maximum blocks, or fails with EAGAIN when non-blocking.  Values written must
  * be below the maximum (EINVAL otherwise).  The ioctls below follow the upstream RFC "eventfd: add
- * configurable maximum counter value for flow control".  See Documentation/userspace-api/eventfd_max.rst.
+ * configurable maximum counter value for flow control".  See Documentation/userspace-api/eventfd_max.rst
+ * and eventfd_max(4); the userspace helper eventfd_max(3) is in <eventfd_max.h>.
+ *
+ * Only what the module defines is here: this header includes no libc header, so it can be used
+ * together with either <linux/eventfd.h> or <sys/eventfd.h> (which define EFD_SEMAPHORE each).
  */
 #ifndef _UAPI_LINUX_EVENTFD_MAX_H
 #define _UAPI_LINUX_EVENTFD_MAX_H
@@ -16,7 +20,8 @@
 
 #define EVENTFD_MAX_DEVICE "/dev/eventfd_max"
 
-/* Set the maximum (> 0); blocked writers and pollers re-evaluate at once. */
+/* Set the maximum, above the current count (EINVAL otherwise); blocked writers and pollers
+ * re-evaluate at once. */
 #define EFD_IOC_SET_MAXIMUM _IOW('J', 0, __u64)
 /* Read the maximum. */
 #define EFD_IOC_GET_MAXIMUM _IOR('J', 1, __u64)
@@ -33,43 +38,5 @@ struct eventfd_max_config {
 	__u32 reserved;
 };
 #define EFD_IOC_CONFIGURE _IOW('J', 2, struct eventfd_max_config)
-
-#ifndef __KERNEL__
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
-
-/*
- * Drop-in for eventfd(2) with a maximum: flags may hold EFD_SEMAPHORE, EFD_NONBLOCK and EFD_CLOEXEC.
- * Returns a file descriptor, or -1 with errno set (ENOENT when the module is not loaded).
- */
-static inline int eventfd_max(unsigned int count, int flags, __u64 maximum)
-{
-	struct eventfd_max_config config = {
-		.count = count,
-		.maximum = maximum,
-		.flags = (__u32)(flags & EFD_SEMAPHORE),
-	};
-	int fd, saved;
-
-	if (flags & ~(EFD_SEMAPHORE | EFD_NONBLOCK | EFD_CLOEXEC)) {
-		errno = EINVAL;
-		return -1;
-	}
-	fd = open(EVENTFD_MAX_DEVICE, O_RDWR | ((flags & EFD_NONBLOCK) ? O_NONBLOCK : 0) |
-				      ((flags & EFD_CLOEXEC) ? O_CLOEXEC : 0));
-	if (fd < 0)
-		return -1;
-	if (ioctl(fd, EFD_IOC_CONFIGURE, &config) < 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-#endif /* !__KERNEL__ */
 
 #endif /* _UAPI_LINUX_EVENTFD_MAX_H */
