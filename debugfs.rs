@@ -7,15 +7,15 @@
 //! context with interrupts disabled, `signal_hardirq` from a high resolution timer that expires in
 //! hard interrupt context (the write returns once it has fired), so that lockdep sees the counter's
 //! lock taken in interrupt context.  This is how tests reach the path that in-kernel producers
-//! (interrupt handlers, timers) use.
+//! (interrupt handlers, timers) use.  Text that is not two numbers fails with `EINVAL`, a
+//! descriptor that is not a `/dev/eventfd_max` file with `EINVAL`, one that is not open with
+//! `EBADF`.  debugfs is root-only, and both files are write-only.
 //!
 //! The timer has the default mode, not `HRTIMER_MODE_HARD`: it expires in hard interrupt context
 //! (the hrtimer interrupt) on this non-`PREEMPT_RT` kernel, but would be deferred to a softirq
 //! thread on `PREEMPT_RT`, like the interrupt handlers that call `eventfd_signal()`, whose wait
 //! queue lock is a `spinlock_t` as the counter's lock is.  So lockdep checks it as such a handler
-//! (a `HARD` timer makes it report "Invalid wait context" for any `spinlock_t`, eventfd's too).  Text that is not two numbers fails with `EINVAL`, a
-//! descriptor that is not a `/dev/eventfd_max` file with `EINVAL`, one that is not open with
-//! `EBADF`.  debugfs is root-only, and both files are write-only.
+//! (a `HARD` timer makes it report "Invalid wait context" for any `spinlock_t`, eventfd's too).
 
 use crate::{
     eventfd::EventFd,

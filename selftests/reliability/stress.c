@@ -24,9 +24,9 @@
  * of --seconds (by up to OVERTIME_MS) until every worker got a read or write through, the chaos
  * thread made MIN_SET_MAX maximum changes (random runs) and MIN_CHAOS signals, samples and
  * O_NONBLOCK toggles, and there were EINTRs (where workers block) and EFAULTs (where a reader reads
- * into NULL); a run that cannot fails its "minimum work" result.  Shutdown: writers stop first (a blocked one is released by readers
- * draining, or by raising the maximum), then readers, released from a blocking read by signals;
- * the count left is read from fdinfo and drained.
+ * into NULL); a run that cannot fails its "minimum work" result.  Shutdown: writers stop first
+ * (a blocked one is released by readers draining, or by raising the maximum), then readers,
+ * released from a blocking read by signals; the count left is read from fdinfo and drained.
  *
  * Usage: stress [--seconds N] [--writers N] [--readers N] [--seed N]
  *   --seconds is the total over the runs (default 4, for CI; use minutes to soak).
