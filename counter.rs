@@ -140,7 +140,7 @@ impl Counter {
     /// Gives back a value [`Counter::read`] took whose copy to the reader failed: up to the room
     /// left, so the count saturates at the maximum (and raises [`Events::ERROR`]) if writers or
     /// signals filled the room meanwhile.
-    pub(crate) fn restore(&mut self, value: u64) -> Events {
+    pub(crate) fn give_back(&mut self, value: u64) -> Events {
         // INVARIANT: at most `maximum - count` is added.
         self.count += value.min(self.maximum - self.count);
         Events::READABLE
@@ -198,7 +198,11 @@ impl Counter {
 /// which the tests check the overflow-safe forms above.
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub(crate) mod model {
-    use super::{Counter, Events, Refusal};
+    use super::{
+        Counter,
+        Events,
+        Refusal, //
+    };
 
     /// Counts, maxima and values around every edge: 0, 1, small, and near `u64::MAX`.
     pub(crate) const EDGES: [u64; 12] = [
@@ -274,8 +278,14 @@ pub(crate) mod model {
 #[cfg_attr(CONFIG_KUNIT = "y", kernel::macros::kunit_tests(eventfd_max_counter))]
 mod rules {
     use super::{
-        model::{self, edge_states, reachable, EDGES},
-        Events, Refusal,
+        model::{
+            self,
+            edge_states,
+            reachable,
+            EDGES, //
+        },
+        Events,
+        Refusal, //
     };
 
     #[test]
@@ -325,7 +335,7 @@ mod rules {
         for (count, maximum) in edge_states() {
             for value in EDGES {
                 let mut c = reachable(count, maximum, false);
-                assert_eq!(c.restore(value), Events::READABLE);
+                assert_eq!(c.give_back(value), Events::READABLE);
                 assert_eq!(
                     c.count(),
                     count + model::saturating_add(count, maximum, value)

@@ -5,18 +5,21 @@
 //!
 //! A misc device would be shorter, but `misc_open()` calls the driver's `open` with the global
 //! `misc_mtx` held, so every counter creation would wait for, and hold up, every misc device open
-//! on the machine (`/dev/kvm`, `/dev/net/tun`, `/dev/fuse`, ...).  `chrdev_open()` takes only the
-//! global `cdev_lock` spinlock, around a pointer read and two reference counts, and calls `open`
-//! with no lock held.  The kernel crate of 7.3 has no character device abstraction (a
+//! on the machine (`/dev/kvm`, `/dev/net/tun`, `/dev/fuse`, ...).  `chrdev_open()` calls `open` with
+//! no lock held; before, it takes the global `cdev_lock` spinlock around a pointer read and two
+//! reference counts (and, on the first open of an inode only, the `chrdevs_lock` mutex to look the
+//! number up).  The kernel crate of 7.3 has no character device abstraction (a
 //! `kernel::chrdev` registration would replace this file), so this calls the C API.
 
-use crate::{eventfd::Ids, fops};
+use crate::{
+    eventfd::Ids,
+    fops, //
+};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
     error::from_err_ptr,
-    prelude::*,
-    types::Opaque, //
+    prelude::*, //
 };
 
 /// The name of the device, its class and its node.
@@ -87,41 +90,43 @@ impl Drop for Class {
     }
 }
 
-/// The cdev, live from `cdev_add()` until drop.
+/// The cdev, live from `cdev_add()` until drop.  Allocated by `cdev_alloc()`, not embedded in
+/// module memory: its kobject may outlive the module by a deferred release
+/// (`CONFIG_DEBUG_KOBJECT_RELEASE`), and the dynamic cdev's release frees it.
 ///
 /// # Invariants
 ///
-/// `cdev` was added with `cdev_add()`.
-#[pin_data(PinnedDrop)]
-struct Cdev {
-    #[pin]
-    cdev: Opaque<bindings::cdev>,
-}
+/// `self.0` was returned by `cdev_alloc()` and added with `cdev_add()`; `cdev_del()` on drop
+/// drops this registration's reference.
+struct Cdev(NonNull<bindings::cdev>);
 
 impl Cdev {
-    fn new(devt: bindings::dev_t) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            cdev <- Opaque::try_ffi_init(|slot: *mut bindings::cdev| {
-                // SAFETY: `slot` is valid for writes and pinned; `FOPS` is static.  The owner makes
-                // `chrdev_open()` pin the module before it touches the cdev, whose memory goes
-                // with the module.
-                unsafe {
-                    bindings::cdev_init(slot, &fops::FOPS.0);
-                    (*slot).owner = kernel::module::this_module::<crate::LocalModule>().as_ptr();
-                    // INVARIANT: added here; a failed add leaves nothing to undo.
-                    kernel::error::to_result(bindings::cdev_add(slot, devt, 1))
-                }
-            }),
-        })
+    fn new(devt: bindings::dev_t) -> Result<Self> {
+        // SAFETY: No precondition.
+        let cdev = NonNull::new(unsafe { bindings::cdev_alloc() }).ok_or(ENOMEM)?;
+        let p = cdev.as_ptr();
+        // SAFETY: `p` is a fresh cdev no one else knows of.  `chrdev_open()` pins `owner` before it
+        // takes a reference to the cdev or calls `ops`, and drops that reference before unpinning.
+        unsafe {
+            (*p).ops = &fops::FOPS.0;
+            (*p).owner = kernel::module::this_module::<crate::LocalModule>().as_ptr();
+        }
+        // SAFETY: `p` is an initialised cdev; `devt` is our region's single number.
+        if let Err(err) = kernel::error::to_result(unsafe { bindings::cdev_add(p, devt, 1) }) {
+            // SAFETY: `p` holds `cdev_alloc()`'s reference, and nothing else took one.
+            unsafe { bindings::kobject_put(&raw mut (*p).kobj) };
+            return Err(err);
+        }
+        // INVARIANT: allocated and added.
+        Ok(Self(cdev))
     }
 }
 
-#[pinned_drop]
-impl PinnedDrop for Cdev {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: Added (type invariant).  Files already open hold the module, so none is left
-        // when the module, and with it this cdev, goes away.
-        unsafe { bindings::cdev_del(self.cdev.get()) };
+impl Drop for Cdev {
+    fn drop(&mut self) {
+        // SAFETY: Added (type invariant).  New opens no longer find it; open files keep their
+        // own references, which they drop before unpinning the module.
+        unsafe { bindings::cdev_del(self.0.as_ptr()) };
     }
 }
 
@@ -164,15 +169,13 @@ impl Drop for Node {
 
 /// `/dev/eventfd_max`, from module init to exit.  Fields drop in the order declared, the reverse
 /// of the order in which [`Registration::new`] creates them.
-#[pin_data]
 pub(crate) struct Registration {
-    node: Node,
-    #[pin]
-    cdev: Cdev,
-    class: Class,
-    region: Region,
+    _node: Node,
+    _cdev: Cdev,
+    _class: Class,
+    _region: Region,
     /// The ids of open counters: ready before the first open, gone after the last close.
-    ids: Ids,
+    _ids: Ids,
 }
 
 // SAFETY: The registration is only created and dropped by module init and exit; its C objects are
@@ -182,13 +185,21 @@ unsafe impl Send for Registration {}
 unsafe impl Sync for Registration {}
 
 impl Registration {
-    pub(crate) fn new() -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            ids: Ids::new(),
-            region: Region::new()?,
-            class: Class::new()?,
-            cdev <- Cdev::new(region.0),
-            node: Node::new(class, region.0)?,
+    /// Registers the device.  Only one may exist at a time: module init makes it.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: Module init calls this once per load, before the device exists, and module exit
+        // drops the registration, `ids` last, after the device is gone.
+        let ids = unsafe { Ids::new() };
+        let region = Region::new()?;
+        let class = Class::new()?;
+        let cdev = Cdev::new(region.0)?;
+        let node = Node::new(&class, region.0)?;
+        Ok(Self {
+            _node: node,
+            _cdev: cdev,
+            _class: class,
+            _region: region,
+            _ids: ids,
         })
     }
 }

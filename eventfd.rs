@@ -2,11 +2,22 @@
 
 //! One open of `/dev/eventfd_max`: `fs/eventfd.c`'s `struct eventfd_ctx`, whose wait queue's lock
 //! guards the pure [`Counter`], and its file operations.
+//!
+//! What `fs/eventfd.c` has and this does not: the `kref` (nothing else in the kernel can hold these
+//! counters: `eventfd_ctx_fileget()` rejects them, so the file's reference is the only one) and
+//! `current->in_eventfd` (no wake callback can come back into a counter no one else can signal).
 
 use crate::{
-    counter::{Counter, Events, Refusal},
+    counter::{
+        Counter,
+        Events,
+        Refusal, //
+    },
     uapi,
-    wqh::{self, IrqGuard, WaitQueueLock, Waiter},
+    wqh::{
+        self,
+        WaitQueueLock, //
+    },
 };
 use kernel::{
     alloc::flags::GFP_KERNEL_ACCOUNT,
@@ -15,9 +26,15 @@ use kernel::{
     prelude::*,
     seq_file::SeqFile,
     seq_print,
-    sync::lock::Lock,
+    sync::lock::{
+        Guard,
+        Lock, //
+    },
     types::Opaque,
-    uaccess::{UserPtr, UserSlice},
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
 };
 
 /// The size of every value read or written.
@@ -48,16 +65,14 @@ fn poll_mask(events: Events) -> u32 {
     mask
 }
 
+/// `IDA_INIT_FLAGS` (`include/linux/idr.h`), whose `XA_FLAGS_LOCK_IRQ` is a cast bindgen drops.
+const IDA_INIT_FLAGS: bindings::gfp_t =
+    bindings::xa_lock_type_XA_LOCK_IRQ as bindings::gfp_t | bindings::XA_FLAGS_ALLOC;
+
 /// eventfd's `static DEFINE_IDA(eventfd_ida)`: the ids fdinfo shows, unique among open counters
 /// and reused after close.  (The kernel crate of 7.3 has no IDA; its `IdPool` needs a lock of its
 /// own around it.)
-///
-/// # Invariants
-///
-/// `IDS` is initialised from [`Ids::new`] to the drop of what it returns, which module init and
-/// exit do before the device exists and after it is gone; every counter lives in between, as its
-/// file holds the module.
-pub(crate) struct Ida(Opaque<bindings::ida>);
+struct Ida(Opaque<bindings::ida>);
 
 // SAFETY: The IDA functions take the IDA's own lock, so it may be used from any thread.
 unsafe impl Sync for Ida {}
@@ -65,47 +80,61 @@ unsafe impl Sync for Ida {}
 static IDS: Ida = Ida(Opaque::uninit());
 
 /// [`IDS`] while it is initialised: made by module init, dropped by module exit.
+///
+/// # Invariants
+///
+/// While an `Ids` exists, `IDS` is initialised, and only one `Ids` exists.  Every counter lives
+/// while it does: module init makes it before the device, module exit drops it after, and each
+/// open file holds the module.
 pub(crate) struct Ids(());
 
 impl Ids {
-    /// `DEFINE_IDA()`.  Only one may exist at a time.
-    pub(crate) fn new() -> Self {
-        // SAFETY: Module init runs this once, before the device exists, so nothing else uses
-        // `IDS`.  `ida_init()` is `xa_init_flags(&ida->xa, IDA_INIT_FLAGS)`, and
-        // `IDA_INIT_FLAGS` is `XA_FLAGS_ALLOC`.
-        unsafe { bindings::xa_init_flags(&raw mut (*IDS.0.get()).xa, bindings::XA_FLAGS_ALLOC) };
-        // INVARIANT: initialised.
+    /// `DEFINE_IDA()`.
+    ///
+    /// # Safety
+    ///
+    /// Called at most once per module load, before the device exists; the value is dropped after
+    /// the device is gone.
+    pub(crate) unsafe fn new() -> Self {
+        // SAFETY: By the contract nothing else uses `IDS` yet.  `ida_init()` is
+        // `xa_init_flags(&ida->xa, IDA_INIT_FLAGS)`.
+        unsafe { bindings::xa_init_flags(&raw mut (*IDS.0.get()).xa, IDA_INIT_FLAGS) };
+        // INVARIANT: initialised, once, before the device exists (the contract).
         Self(())
     }
 }
 
 impl Drop for Ids {
     fn drop(&mut self) {
-        // SAFETY: `IDS` is initialised (type invariant), and module exit drops this after the
-        // device, when no counter is left.
+        // SAFETY: `IDS` is initialised (type invariant), and no counter is left to use it.
         unsafe { bindings::ida_destroy(IDS.0.get()) };
     }
 }
 
 /// The `eventfd-id` of one counter, freed with it.
+///
+/// # Invariants
+///
+/// `self.0` was allocated from `IDS` and is not yet freed.
 struct Id(u32);
 
 impl Id {
     /// `ida_alloc(&eventfd_ida, GFP_KERNEL)`; unlike eventfd, which then shows a negative id, an
     /// open fails when no id can be had.
     fn new() -> Result<Self> {
-        // SAFETY: `IDS` is initialised while counters are made (`Ida` invariant).
+        // SAFETY: `IDS` is initialised while counters are made (`Ids` invariant).
         let id =
             unsafe { bindings::ida_alloc_range(IDS.0.get(), 0, u32::MAX, bindings::GFP_KERNEL) };
         kernel::error::to_result(id)?;
-        Ok(Self(id.unsigned_abs()))
+        // INVARIANT: just allocated.
+        Ok(Self(u32::try_from(id)?))
     }
 }
 
 impl Drop for Id {
     fn drop(&mut self) {
-        // SAFETY: `IDS` is initialised while counters live (`Ida` invariant), and the id was
-        // allocated from it.
+        // SAFETY: `IDS` is initialised while counters live (`Ids` invariant), and the id was
+        // allocated from it (type invariant).
         unsafe { bindings::ida_free(IDS.0.get(), self.0) };
     }
 }
@@ -117,6 +146,13 @@ pub(crate) struct EventFd {
     #[pin]
     wqh: Lock<Counter, WaitQueueLock>,
     id: Id,
+}
+
+/// `wake_up_locked_poll(&wqh, key)` with the key of `events`, if any.
+fn wake(guard: &Guard<'_, Counter, WaitQueueLock>, events: Events) {
+    if events != Events::NONE {
+        wqh::wake_up_locked_poll(guard, poll_mask(events));
+    }
 }
 
 impl EventFd {
@@ -135,11 +171,6 @@ impl EventFd {
         )
     }
 
-    /// `wake_up_locked_poll(&wqh, key)` with the key of `events`.
-    fn wake(guard: &IrqGuard<'_, Counter>, events: Events) {
-        wqh::wake_locked(guard.guard(), poll_mask(events));
-    }
-
     /// Runs `op` on the counter under the lock and wakes with the key it returns; while `op`
     /// would block, returns `EAGAIN` if `nonblock`, else sleeps until it does not.
     fn until_done<R>(
@@ -150,37 +181,20 @@ impl EventFd {
         let mut guard = wqh::lock_irq(&self.wqh);
         match op(&mut guard) {
             Ok((result, events)) => {
-                Self::wake(&guard, events);
+                wake(guard.guard(), events);
                 Ok(result)
             }
-            Err(Refusal::WouldBlock) if !nonblock => self.wait_until_done(guard, op),
-            Err(refusal) => Err(refusal.into()),
-        }
-    }
-
-    /// The sleeping part of [`EventFd::until_done`], as `wait_event_interruptible_locked_irq()`
-    /// runs it: queued at the tail, woken by any wake-up of the queue, `op` re-checked under the
-    /// lock; a pending signal ends it with nothing done (`ERESTARTSYS`).
-    #[inline(never)]
-    fn wait_until_done<'a, R>(
-        &'a self,
-        guard: IrqGuard<'a, Counter>,
-        mut op: impl FnMut(&mut Counter) -> Result<(R, Events), Refusal>,
-    ) -> Result<R> {
-        pin_init::stack_pin_init!(let waiter = Waiter::new(&self.wqh));
-        // Declared after `waiter`, so dropped first: `waiter` leaves the queue with
-        // `finish_wait()`, which takes the lock.
-        let mut guard = guard;
-        loop {
-            waiter.as_mut().wait(&mut guard)?;
-            match op(&mut guard) {
-                Ok((result, events)) => {
-                    Self::wake(&guard, events);
-                    return Ok(result);
-                }
-                Err(Refusal::WouldBlock) => {}
-                Err(refusal) => return Err(refusal.into()),
+            Err(Refusal::WouldBlock) if !nonblock => {
+                wqh::wait_event_interruptible_locked_irq(guard, |guard| match op(guard) {
+                    Ok((result, events)) => {
+                        wake(guard.guard(), events);
+                        Some(Ok(result))
+                    }
+                    Err(Refusal::WouldBlock) => None,
+                    Err(refusal) => Some(Err(refusal.into())),
+                })
             }
+            Err(refusal) => Err(refusal.into()),
         }
     }
 
@@ -206,8 +220,8 @@ impl EventFd {
     #[cold]
     fn give_back(&self, value: u64) {
         let mut guard = wqh::lock_irq(&self.wqh);
-        let events = guard.restore(value);
-        Self::wake(&guard, events);
+        let events = guard.give_back(value);
+        wake(guard.guard(), events);
     }
 
     /// write(2) of the 8 bytes at `buf`: adds the value once it fits below the maximum.
@@ -226,12 +240,12 @@ impl EventFd {
         Ok(VALUE_SIZE)
     }
 
-    /// The in-kernel `eventfd_signal()`: never sleeps, so it may be called in any context.
-    pub(crate) fn signal(&self, value: u64) -> u64 {
-        let mut guard = wqh::lock_irqsave(&self.wqh);
-        let (added, events) = guard.signal(value);
-        wqh::wake_locked(&guard, poll_mask(events));
-        added
+    /// The in-kernel signal, `eventfd_signal_mask()` adding `value` rather than 1: never sleeps,
+    /// and takes the lock with `spin_lock_irqsave()`, so it may be called in any context.
+    pub(crate) fn signal(&self, value: u64) {
+        let mut guard = self.wqh.lock();
+        let (_, events) = guard.signal(value);
+        wake(&guard, events);
     }
 
     /// The ioctls of `uapi/linux/eventfd_max.h`.
@@ -246,7 +260,7 @@ impl EventFd {
                 let maximum = UserSlice::new(user, VALUE_SIZE).reader().read::<u64>()?;
                 let mut guard = wqh::lock_irq(&self.wqh);
                 let events = guard.set_maximum(maximum)?;
-                Self::wake(&guard, events);
+                wake(guard.guard(), events);
             }
             uapi::EFD_IOC_GET_MAXIMUM => {
                 let maximum = wqh::lock_irq(&self.wqh).maximum();
@@ -254,13 +268,13 @@ impl EventFd {
             }
             uapi::EFD_IOC_CONFIGURE => {
                 let config = uapi::Config::read(user)?;
-                if config.flags & !uapi::EFD_SEMAPHORE != 0 || config.reserved != 0 {
+                if config.flags & !bindings::EFD_SEMAPHORE != 0 || config.reserved != 0 {
                     return Err(EINVAL);
                 }
-                let semaphore = config.flags & uapi::EFD_SEMAPHORE != 0;
+                let semaphore = config.flags & bindings::EFD_SEMAPHORE != 0;
                 let mut guard = wqh::lock_irq(&self.wqh);
                 let events = guard.configure(config.count, config.maximum, semaphore)?;
-                Self::wake(&guard, events);
+                wake(guard.guard(), events);
             }
             _ => return Err(ENOTTY),
         }
@@ -284,9 +298,11 @@ impl EventFd {
         poll_mask(wqh::lock_irq(&self.wqh).readiness())
     }
 
-    /// Wakes pollers with `EPOLLHUP` when the file goes away, as `eventfd_release()` does.
+    /// `wake_up_poll(&ctx->wqh, EPOLLHUP)`, as `eventfd_release()` does.  Only for parity: at
+    /// `->release` no poller is left (epoll detached in `eventpoll_release()`, poll and select
+    /// hold the file).
     pub(crate) fn release(&self) {
-        wqh::wake(&self.wqh, bindings::POLLHUP);
+        wqh::wake_up_poll(&self.wqh, bindings::POLLHUP);
     }
 
     /// The eventfd fdinfo lines, byte for byte, then the maximum.

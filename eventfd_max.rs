@@ -30,7 +30,6 @@ module! {
 #[pin_data]
 struct EventFdMaxModule {
     _debugfs: debugfs::Debugfs,
-    #[pin]
     _device: device::Registration,
 }
 
@@ -38,7 +37,7 @@ impl kernel::InPlaceModule for EventFdMaxModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             _debugfs: debugfs::Debugfs::new()?,
-            _device <- device::Registration::new(),
+            _device: device::Registration::new()?,
         })
     }
 }

@@ -4,15 +4,25 @@
 //! `llseek`, `show_fdinfo`, `release`) plus `open` and the ioctls.
 //!
 //! As in Binder, each `extern "C"` shim only turns the raw pointers it is given into the
-//! [`EventFd`] in `private_data` and typed values, and calls a method of it.  No shim makes a
-//! `File` or `LocalFile`: their invariants forbid unlocked `fdget_pos()` calls on other threads,
-//! which a character device never locks.
+//! [`EventFd`] in `private_data` and typed values, and calls a method of it; `poll` hands its file
+//! and table down raw, as `poll_wait()` takes them.  No shim makes a `File` or `LocalFile`: their
+//! invariants forbid unlocked `fdget_pos()` calls on other threads, and `fdget_pos()` never locks
+//! a character device's file.
 
 use crate::eventfd::EventFd;
 use kernel::{
     bindings,
-    ffi::{c_char, c_int, c_long, c_uint, c_ulong},
-    fs::{file::flags::O_NONBLOCK, LocalFile},
+    ffi::{
+        c_char,
+        c_int,
+        c_long,
+        c_uint,
+        c_ulong, //
+    },
+    fs::{
+        file::flags::O_NONBLOCK,
+        LocalFile, //
+    },
     iov::IovIterDest,
     prelude::*,
     seq_file::SeqFile,
@@ -23,6 +33,9 @@ use kernel::{
 type Private = Pin<KBox<EventFd>>;
 
 // Flags bindgen cannot evaluate (their definitions are casts).
+/// `FMODE_PREAD` and `FMODE_PWRITE` (`include/linux/fs.h`): positional reads and writes.
+const FMODE_PREAD: bindings::fmode_t = 1 << 3;
+const FMODE_PWRITE: bindings::fmode_t = 1 << 4;
 /// `FMODE_NOWAIT` (`include/linux/fs.h`): reads and writes honour `IOCB_NOWAIT`.
 const FMODE_NOWAIT: bindings::fmode_t = 1 << 27;
 /// `FMODE_NONOTIFY` (`include/linux/fs.h`): no fsnotify event for this file.
@@ -81,14 +94,18 @@ pub(crate) fn eventfd(file: &LocalFile) -> Option<Pin<&EventFd>> {
 unsafe extern "C" fn open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     match EventFd::new() {
         Ok(eventfd) => {
+            // The file becomes what eventfd's pseudo file is: no positional I/O (`pread()` and
+            // `pwrite()` fail with `ESPIPE`; `do_dentry_open()` set these bits for `open` to
+            // clear), `FMODE_NOWAIT` as `anon_inode_getfile_fmode()` gives, no further fsnotify
+            // events (`file_set_fsnotify_mode()` in `alloc_file_pseudo()`), and no `O_LARGEFILE`,
+            // which a 64-bit open() adds and eventfd's `F_GETFL` lacks.
             // SAFETY: `open` may set the file's mode, flags and private data, which no one else
-            // reads before it returns.  The modes are those of eventfd's pseudo files:
-            // `FMODE_NOWAIT` as `anon_inode_getfile_fmode()` gets, and no fsnotify events, as
-            // `alloc_file_pseudo()` sets (`file_set_fsnotify_mode()`).  `O_LARGEFILE`, which a
-            // 64-bit open() adds, is not in eventfd's `F_GETFL`.
+            // reads before it returns.
             unsafe {
-                (*file).f_mode = ((*file).f_mode & !FMODE_FSNOTIFY_MASK) | FMODE_NONOTIFY;
-                (*file).f_mode |= FMODE_NOWAIT;
+                let mode = ((*file).f_mode & !(FMODE_PREAD | FMODE_PWRITE | FMODE_FSNOTIFY_MASK))
+                    | FMODE_NONOTIFY
+                    | FMODE_NOWAIT;
+                (*file).f_mode = mode;
                 (*file).f_flags &= !bindings::O_LARGEFILE;
                 (*file).private_data = eventfd.into_foreign();
             }
@@ -114,8 +131,9 @@ unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::
 ///
 /// `file` is valid for the duration of the call.
 unsafe fn o_nonblock(file: *mut bindings::file) -> bool {
-    // SAFETY: `file` is valid.  `fcntl(F_SETFL)` may change `f_flags` meanwhile, so this is a
-    // `READ_ONCE()`, as `LocalFile::flags()` reads it.
+    // SAFETY: `file` is valid.  `fcntl(F_SETFL)` may store to `f_flags` meanwhile (a plain store
+    // under `f_lock`), so this is the `READ_ONCE()` the kernel reads it with, as
+    // `LocalFile::flags()` does.
     let flags = unsafe { (&raw const (*file).f_flags).read_volatile() };
     flags & O_NONBLOCK != 0
 }
@@ -127,14 +145,15 @@ unsafe extern "C" fn read_iter(
     kiocb: *mut bindings::kiocb,
     iter: *mut bindings::iov_iter,
 ) -> isize {
-    // SAFETY: By the contract: the file is ours and open.
-    let file = unsafe { (*kiocb).ki_filp };
-    // SAFETY: By the contract.
+    // SAFETY: `kiocb` is valid for the call.
+    let (file, ki_flags) = unsafe { ((*kiocb).ki_filp, (*kiocb).ki_flags) };
+    // SAFETY: The file is ours and open for the call.
     let eventfd = unsafe { private(file) };
-    // SAFETY: By the contract, the iterator is valid for writing during the call.
+    // SAFETY: `->read_iter` gets an `ITER_DEST` iterator over memory writable for the call, which
+    // nothing else touches until the call returns; `dest` does not outlive it.
     let dest = unsafe { IovIterDest::from_raw(iter) };
-    // SAFETY: The kiocb and its file are valid during the call.
-    let nonblock = unsafe { o_nonblock(file) || (*kiocb).ki_flags & IOCB_NOWAIT != 0 };
+    // SAFETY: The file is valid for the call.
+    let nonblock = unsafe { o_nonblock(file) } || ki_flags & IOCB_NOWAIT != 0;
     match eventfd.read(dest, nonblock) {
         Ok(len) => len as isize,
         Err(err) => err.to_errno() as isize,

@@ -4,9 +4,15 @@
 //! bindgen run over its own header.  The C selftests exercise every number and layout here.
 
 use kernel::{
-    ioctl::{_IOR, _IOW},
+    ioctl::{
+        _IOR,
+        _IOW, //
+    },
     prelude::*,
-    uaccess::{UserPtr, UserSlice},
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
 };
 
 /// `EFD_IOC_SET_MAXIMUM  _IOW('J', 0, __u64)`
@@ -15,8 +21,6 @@ pub(crate) const EFD_IOC_SET_MAXIMUM: u32 = _IOW::<u64>(b'J' as u32, 0);
 pub(crate) const EFD_IOC_GET_MAXIMUM: u32 = _IOR::<u64>(b'J' as u32, 1);
 /// `EFD_IOC_CONFIGURE  _IOW('J', 2, struct eventfd_max_config)`
 pub(crate) const EFD_IOC_CONFIGURE: u32 = _IOW::<Config>(b'J' as u32, 2);
-/// `EFD_SEMAPHORE` of `<linux/eventfd.h>`, the only flag `EFD_IOC_CONFIGURE` accepts.
-pub(crate) const EFD_SEMAPHORE: u32 = 1;
 
 /// `struct eventfd_max_config`: the same 24 bytes with no padding on every ABI, so the compat
 /// (32-bit) ioctl path needs no translation.

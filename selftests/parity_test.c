@@ -262,6 +262,37 @@ PARITY_TEST(pwritev2_flags_eopnotsupp, 0, 0)
 	EXPECT_EQ(1ULL, count_of(_metadata, fd));
 }
 
+/*
+ * An eventfd has no file position to read or write at: pread(), pwrite(), preadv(), pwritev() and
+ * preadv2()/pwritev2() with an offset fail with ESPIPE and change nothing, while the offset -1
+ * (the current position) and lseek() work.
+ */
+PARITY_TEST(positional_io_espipe, 1, EFD_NONBLOCK)
+{
+	uint64_t v = 1;
+	struct iovec iov = { &v, 8 };
+
+	errno = 0;
+	EXPECT_EQ(-1, pread(fd, &v, 8, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(fd, &v, 8, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, preadv(fd, &iov, 1, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, pwritev(fd, &iov, 1, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, preadv2(fd, &iov, 1, 0, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_EQ(1ULL, count_of(_metadata, fd));
+	EXPECT_EQ(0, lseek(fd, 0, SEEK_SET));
+	EXPECT_EQ(8, preadv2(fd, &iov, 1, -1, 0));
+	EXPECT_EQ(1ULL, v);
+}
+
 /* ---- AIO ------------------------------------------------------------------------------------ */
 
 static aio_context_t aio_new(struct __test_metadata *_metadata)

@@ -196,24 +196,24 @@ fn signal_saturates_at_the_maximum() {
 }
 
 #[test]
-fn restore_gives_a_failed_read_back_up_to_the_maximum() {
+fn give_back_returns_a_failed_read_up_to_the_maximum() {
     let mut c = reachable(7, 10, false);
     let (value, _) = c.read().unwrap();
-    assert_eq!(c.restore(value), Events::READABLE);
+    assert_eq!(c.give_back(value), Events::READABLE);
     assert_eq!(c.count(), 7, "nothing lost when the room is still free");
 
     // Writers may use the room while the copy is pending, as they may on eventfd.
     let mut c = reachable(9, 10, false);
     let (value, _) = c.read().unwrap();
     assert_eq!(c.write(5), Ok(Events::READABLE));
-    assert_eq!(c.restore(value), Events::READABLE);
+    assert_eq!(c.give_back(value), Events::READABLE);
     assert_eq!(c.count(), 10, "clipped at the maximum");
     assert!(c.readiness().contains(Events::ERROR));
 
     let mut s = reachable(3, 4, true);
     let (one, _) = s.read().unwrap();
     assert_eq!(s.write(1), Ok(Events::READABLE));
-    assert_eq!(s.restore(one), Events::READABLE);
+    assert_eq!(s.give_back(one), Events::READABLE);
     assert_eq!(s.count(), 4);
 }
 
@@ -239,7 +239,7 @@ enum Op {
     /// The pending copy with this index (modulo how many) succeeds.
     Deliver(usize),
     /// The pending copy with this index (modulo how many) faults.
-    Restore(usize),
+    GiveBack(usize),
     Write(u64),
     SetMaximum(u64),
     Signal(u64),
@@ -251,7 +251,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::Read),
         1 => Just(Op::Take),
         1 => any::<usize>().prop_map(Op::Deliver),
-        1 => any::<usize>().prop_map(Op::Restore),
+        1 => any::<usize>().prop_map(Op::GiveBack),
         4 => value.clone().prop_map(Op::Write),
         1 => value.clone().prop_map(Op::SetMaximum),
         1 => value.prop_map(Op::Signal),
@@ -298,7 +298,7 @@ proptest! {
                     }
                     Err(r) => prop_assert_eq!((r, count), (Refusal::WouldBlock, 0)),
                 },
-                Op::Deliver(i) | Op::Restore(i) => {
+                Op::Deliver(i) | Op::GiveBack(i) => {
                     if pending.is_empty() {
                         continue;
                     }
@@ -307,7 +307,7 @@ proptest! {
                         delivered += u128::from(v);
                     } else {
                         let back = model::saturating_add(count, maximum, v);
-                        prop_assert_eq!(c.restore(v), Events::READABLE);
+                        prop_assert_eq!(c.give_back(v), Events::READABLE);
                         count += back;
                         clipped += u128::from(v - back);
                         only_writes &= count < maximum;

@@ -587,10 +587,11 @@ mod async_tests {
                 !writer.is_finished(),
                 "write(1) on a full counter did not wait",
             )?;
-            // Single-threaded runtime: the heartbeat ran only if the waiting write yielded.
+            // Single-threaded runtime: the heartbeat ran at all only if the waiting write
+            // yielded (how often it ran depends on the machine's load, so only that it ran).
             let beaten = beats.load(Ordering::Relaxed);
             ensure(
-                beaten >= 3,
+                beaten >= 1,
                 format!("runtime thread blocked: {beaten} heartbeats"),
             )?;
             ensure_eq("read", efd.read().await.ctx("read")?, 2)?;
