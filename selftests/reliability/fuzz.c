@@ -373,7 +373,7 @@ static long do_iov(struct thread *t, bool is_write, int fd, struct iovec *iov, i
 	case IO_NOWAIT:
 		return res(is_write ? pwritev2(fd, iov, 1, -1, RWF_NOWAIT) :
 				      preadv2(fd, iov, 1, -1, RWF_NOWAIT));
-	case IO_POS:	/* the offset is ignored, as on an eventfd */
+	case IO_POS:	/* ESPIPE: the file has no position, as an eventfd has none */
 		return res(is_write ? pwrite(fd, buf, len, (off_t)rnd(&t->rng, 1 << 20)) :
 				      pread(fd, buf, len, (off_t)rnd(&t->rng, 1 << 20)));
 	default:
@@ -403,7 +403,9 @@ static bool op_read(struct thread *t)
 	if (!f)
 		return false;
 	o = &t->obj[f->obj];
-	if (!can_read(o))
+	if (style == IO_POS)
+		expect = -ESPIPE;	/* no positional I/O, as on an eventfd */
+	else if (!can_read(o))
 		expect = -EBADF;
 	else if (len == 0 && (style == IO_VEC || style == IO_NOWAIT))
 		expect = 0;	/* the VFS returns 0 for empty vectors before the driver */
@@ -486,10 +488,11 @@ static long one_write(struct obj *o, size_t len, uint64_t v, bool nonblock, bool
 }
 
 /*
- * What writing @iov returns, updating @o as it would.  write(2) and pwrite(2) hand the buffer to
- * ->write whole; writev(2) hands it each non-empty buffer in turn, stopping at the first that
- * fails (returning what was written, or the error); an empty vector writes nothing; RWF_NOWAIT is
- * refused (EOPNOTSUPP) before ->write, which has no kiocb to take it.
+ * What writing @iov returns, updating @o as it would.  write(2) hands the buffer to ->write whole;
+ * writev(2) hands it each non-empty buffer in turn, stopping at the first that fails (returning
+ * what was written, or the error); an empty vector writes nothing; RWF_NOWAIT is refused
+ * (EOPNOTSUPP) before ->write, which has no kiocb to take it; pwrite(2) is ESPIPE, as on an
+ * eventfd (no FMODE_PWRITE).
  */
 static long predict_write(struct obj *o, enum io_style style, const struct iovec *iov, int n,
 			  bool nonblock, bool *would_sleep)
@@ -499,6 +502,8 @@ static long predict_write(struct obj *o, enum io_style style, const struct iovec
 
 	for (int i = 0; i < n; i++)
 		total += iov[i].iov_len;
+	if (style == IO_POS)
+		return -ESPIPE;
 	if (!can_write(o))
 		return -EBADF;
 	if ((style == IO_VEC || style == IO_NOWAIT) && !total)
@@ -570,7 +575,9 @@ static bool op_write_bad(struct thread *t)
 
 	if (!f || !bad_ptr_applies(which, true))
 		return false;
-	if (!can_write(&t->obj[f->obj]))
+	if (style == IO_POS)
+		expect = -ESPIPE;
+	else if (!can_write(&t->obj[f->obj]))
 		expect = -EBADF;
 	else if (vfs_rejects(which))
 		expect = -EFAULT;	/* access_ok() fails before anything else */
