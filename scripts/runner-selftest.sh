@@ -1,66 +1,165 @@
 #!/usr/bin/env bash
-# Tests of the guest runner itself: each case boots the guest with something wrong and expects
-# guest.sh to fail.  Prints TAP and a summary line.
+# SPDX-License-Identifier: GPL-2.0
+# Tests of the guest runner itself.  First its result counter (tap-count.awk) on canned output;
+# then cases that each boot the guest with something wrong and expect guest.sh to fail, for the
+# right reason.  Prints TAP and a summary line.
 #   scripts/runner-selftest.sh KERNEL_BUILD_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 kdir=${1:?usage: runner-selftest.sh KERNEL_BUILD_DIR}
 out=${OUT:-$top/out}/runner-tests
-mkdir -p "$out/module"
+mkdir -p "$out/module" "$out/bin"
 rm -f "$out"/case*.log "$out"/case*.rc "$out"/suite*.sh
+n=0 failed=0
+
+result() { # ok(0/1) description [diagnostics file]
+    n=$((n + 1))
+    if [ "$1" = 0 ]; then
+        echo "ok $n - $2"
+    else
+        echo "not ok $n - $2"; failed=$((failed + 1))
+        [ -z "${3:-}" ] || sed 's/^/# /' "$3" | tail -30
+    fi
+}
+
+# The counter: each leaf once, a failing or skipping parent only when no child accounts for it,
+# at any nesting ("# " as run_kselftest.sh and tap.sh prefix, four spaces as KTAP indents).
+# Expected: "passed failed skipped skips-not-allowed".
+count_case() { # description expected [awk -v assignments...] < input
+    local desc=$1 want=$2 got
+    shift 2
+    got=$(awk "$@" -f "$here/tap-count.awk" | tail -1)
+    [ "$got" = "$want" ]
+    result $? "tap-count: $desc (want $want, got $got)"
+}
+count_case "a not ok nested under a passing parent (a program exiting 0) counts" "1 1 0 0" <<'EOF'
+# ok 1 a
+# not ok 2 b
+ok 1 selftests: x: prog
+EOF
+count_case "a skip nested twice counts once, its passing parents not at all" "1 0 1 1" <<'EOF'
+# # ok 1 a
+# # ok 2 b # SKIP no device
+# ok 1 inner runner
+ok 1 outer runner
+EOF
+count_case "a crash after passing tests: the failing parent counts once" "1 1 0 0" <<'EOF'
+# ok 1 before the crash
+not ok 1 selftests: x: segv # exit=139
+EOF
+count_case "a failing parent with failing children adds nothing" "0 2 0 0" <<'EOF'
+# not ok 1 a
+# not ok 2 b
+not ok 1 prog # exit=1
+EOF
+count_case "a program that skips as a whole counts one skip" "0 0 1 1" <<'EOF'
+# 1..0 # SKIP no device
+ok 1 prog # SKIP
+EOF
+count_case "KTAP subtests indented by four spaces" "2 0 1 0" -v 'allow=sub 3' <<'EOF'
+    ok 1 sub 1
+    ok 2 sub 2
+    ok 3 sub 3 # SKIP allowed here
+ok 1 suite
+EOF
+count_case "kernel log lines and diagnostics are not results" "1 0 0 0" <<'EOF'
+[   12.3] ok 1 a kernel line
+#   ok this is indented output
+# #  OK  efd.open_defaults
+ok - init
+EOF
+
+# The guest cases.
 # shellcheck disable=SC1091
 . <(sed -n 's/^KBUILD_ARGS := /kbuild_args="/p' "$kdir/eventfd_max.mk" | sed 's/$/"/')
 # shellcheck disable=SC2086,SC2154
 make -s -C "$kdir" M="$here/runner-tests" MO="$out/module" $kbuild_args modules
 good=${OUT:-$top/out}/module/$(basename "$kdir" | cut -d- -f1)/eventfd_max.ko
+cc -static -O1 -Wall -Wextra -Werror -o "$out/bin/segv" "$here/runner-tests/segv.c"
+cp "$top/selftests/tap.sh" "$out/bin/tap.sh"
 
 # The cases run concurrently, each in a 1-CPU guest, at most 3 at a time on this 2-core machine:
 # the hang case, started first, idles once booted, and each of the others keeps one core busy.
-n=0 failed=0
-descs=() reasons=() marks=()
-# expect_failure DESCRIPTION REASON SUITE-COMMAND [MARK] -- guest.sh arguments: the run must fail,
-# reporting REASON (a "not ok" line of the runner's own checks), so it failed for the right reason;
-# and its log must hold the line MARK, if given (a point the suite must have reached).
-expect_failure() {
-    n=$((n + 1))
-    descs[n]=$1 reasons[n]=$2 marks[n]=
-    printf '#!/bin/sh\n%s\n' "$3" > "$out/suite$n.sh"
+# Failure shapes that leave evidence of their own (a line, a count) share a boot.
+cases=0
+names=() descs=() regexes=()
+# guest_case NAME SUITE-COMMAND -- guest.sh arguments: boots a guest that runs SUITE-COMMAND.  No
+# kmemleak scan unless the arguments ask for one (--append ""): it is the slowest part of a debug
+# boot, and only the leak case is about leaks.
+guest_case() {
+    local name=$1 append=kmemleak=off
+    printf '#!/bin/sh\n%s\n' "$2" > "$out/suite-$name.sh"
     shift 3
-    [ "$1" = -- ] || { marks[n]=$1; shift; }
-    shift
+    [ "${1:-}" != --append ] || { append=$2; shift 2; }
     [ "$(jobs -rp | wc -l)" -lt 3 ] || wait -n || true
-    # No kmemleak scan: it is the slowest part of a debug boot and no case here is about leaks.
     ( rc=0
-      "$here/guest.sh" --kernel "$kdir" --memory 512 --smp 1 --append kmemleak=off \
-          --suite "$out/suite$n.sh" "$@" > "$out/case$n.log" 2>&1 || rc=$?
-      echo $rc > "$out/case$n.rc" ) &
+      "$here/guest.sh" --kernel "$kdir" --memory 512 --smp 1 --append "$append" \
+          --suite "$out/suite-$name.sh" "$@" > "$out/case-$name.log" 2>&1 || rc=$?
+      echo $rc > "$out/case-$name.rc" ) &
+}
+# expect NAME DESCRIPTION ERE...: the run of case NAME failed, and its log holds a line matching
+# each ERE: the runner's own "not ok" line for the reason, and what the case must have caused.
+expect() {
+    cases=$((cases + 1))
+    names[cases]=$1 descs[cases]=$2
+    shift 2
+    regexes[cases]=$(printf '%s\n' "$@")
 }
 
+start=$(date +%s)
 # The control case, a good module with a passing suite, is the main guest suite itself.
 # It must hang in the suite, not time out while still booting.
-expect_failure "the guest hangs" "guest finished within" \
-    'echo "# suite started"; sleep 600' "# suite started" -- --module "$good" --timeout 60
-expect_failure "module WARNs on load" "dmesg holds no kernel warning" \
-    'echo "ok 1 - trivial"' -- --module "$out/module/broken_warn.ko"
-expect_failure "module init fails" "insmod broken_init.ko" \
-    'echo "ok 1 - trivial"' -- --module "$out/module/broken_init.ko"
-expect_failure "a KASAN report appears in dmesg" "dmesg holds no kernel warning" \
-    'echo "<3>BUG: KASAN: slab-out-of-bounds (injected)" > /dev/kmsg' -- --module "$good"
-expect_failure "an fd stays open, so rmmod fails" "rmmod eventfd_max" \
-    'sleep 600 < /dev/eventfd_max & sleep 1' -- --module "$good"
+guest_case hang 'echo "# suite started"; sleep 600' -- --module "$good" --timeout 150
+expect hang "the guest hangs" "^not ok - guest finished within" "^# suite started$"
+guest_case warn 'echo "ok 1 - trivial"' -- --module "$out/module/broken_warn.ko" --device none
+expect warn "module WARNs on load" "^not ok - dmesg holds no kernel warning"
+guest_case init 'echo "ok 1 - trivial"' -- --module "$out/module/broken_init.ko" --device none
+expect init "module init fails" "^not ok - insmod broken_init.ko$"
+guest_case leak 'echo "ok 1 - trivial"' -- --append "" --module "$out/module/broken_leak.ko" \
+    --device none
+expect leak "the module leaks on unload (seconds before the scan)" \
+    "^not ok - kmemleak reports no leak$" "^# unreferenced object .* \(size 16384\):$"
+guest_case lockdep 'echo "ok 1 - trivial"' -- --module "$out/module/broken_lockdep.ko" \
+    --device none
+expect lockdep "a module takes two locks in both orders (lockdep)" "^not ok - dmesg holds no" \
+    "possible circular locking dependency detected"
+guest_case oops 'echo "ok 1 - trivial"' -- --module "$out/module/broken_oops.ko" --device none
+expect oops "the kernel oopses (the guest dies)" "^not ok - guest init reported a verdict" \
+    "^\[ *[0-9.]+\] Oops: "
+# Seven failures and a skip, each counted once: the summary must say exactly that (the injected
+# KASAN line also reaches the console).
+guest_case shapes '. /opt/eventfd_max/bin/tap.sh
+printf "# ok 1 - fine\n# not ok 2 - deliberately failing\nok 1 - a program exiting 0\n"
+printf "# # ok 1 - fine\n# # ok 2 - no device # SKIP\n# ok 1 - runner\nok 2 - runner\n"
+run /opt/eventfd_max/bin/segv
+echo "<3>BUG: KASAN: slab-out-of-bounds (injected)" > /dev/kmsg
+sleep 600 < /dev/eventfd_max & sleep 1
+exit 1' -- --module "$good" --bin "$out/bin"
+expect shapes "a nested 'not ok' under a program that exits 0" \
+    "^# not ok 2 - deliberately failing$" "^[0-9]+ passed, 7 failed, 1 skipped$"
+expect shapes "the suite exits 1" "^not ok - the suite exited 0 \(status 1\)$"
+expect shapes "a test program crashes (SIGSEGV) after passing a test" \
+    "^# ok 1 - before the crash$" "^not ok 1 - /opt/eventfd_max/bin/segv # exit=139$"
+expect shapes "a result nested twice is skipped, with no allowlist" \
+    "^not ok - no result skipped outside the allowlist \(1 skipped\)$"
+expect shapes "a KASAN report appears in dmesg" "^not ok - dmesg holds no kernel warning" \
+    "^# dmesg: .*BUG: KASAN: slab-out-of-bounds \(injected\)"
+expect shapes "an fd stays open, so rmmod fails" "^not ok - rmmod eventfd_max"
 wait
-echo "1..$n"
-for i in $(seq 1 "$n"); do
-    rc=$(cat "$out/case$i.rc")
-    if [ "$rc" != 0 ] && grep -q "^not ok - ${reasons[i]}" "$out/case$i.log" &&
-        { [ -z "${marks[i]}" ] || grep -qx "${marks[i]}" "$out/case$i.log"; }; then
-        echo "ok $i - the runner fails the run: ${descs[i]}"
+for i in $(seq 1 "$cases"); do
+    log=$out/case-${names[i]}.log rc=$(cat "$out/case-${names[i]}.rc") missing=
+    while read -r re; do
+        grep -qE "$re" "$log" || missing="$missing '$re'"
+    done <<< "${regexes[i]}"
+    if [ "$rc" != 0 ] && [ -z "$missing" ]; then
+        result 0 "the runner fails the run: ${descs[i]}"
     else
-        echo "not ok $i - the runner fails the run: ${descs[i]} (exit $rc, expected 'not ok - ${reasons[i]}')"
-        failed=$((failed + 1))
-        sed 's/^/# /' "$out/case$i.log" | tail -30
+        result 1 "the runner fails the run: ${descs[i]} (exit $rc; no line matching$missing)" \
+            "$log"
     fi
 done
+echo "# guest cases: $(($(date +%s) - start)) s"
+echo "1..$n"
 echo "$((n - failed)) passed, $failed failed"
 [ $failed = 0 ]

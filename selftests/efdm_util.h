@@ -7,6 +7,11 @@
  *   EVENTFD_MAX_DEV=path     use this device node instead of /dev/eventfd_max
  *   EVENTFD_MAX_NATIVE=1     make the "device" a native eventfd(2), to validate a test on a host
  *                            without the module (only ioctl-free tests can pass that way)
+ *   EVENTFD_MAX_DEVICE_TESTS=1
+ *                            the device and what its tests need (root, debugfs, cgroup2 with the
+ *                            memory controller, failslab) must be there: a test that would skip
+ *                            for want of one fails instead.  The guest suite sets it, as it does
+ *                            for the Rust crate's device tests.
  */
 #ifndef EFDM_UTIL_H
 #define EFDM_UTIL_H
@@ -50,6 +55,27 @@ static inline bool efdm_native(void)
 
 	return native && !strcmp(native, "1");
 }
+
+static inline bool efdm_required(void)
+{
+	const char *required = getenv("EVENTFD_MAX_DEVICE_TESTS");
+
+	return required && !strcmp(required, "1");
+}
+
+/*
+ * SKIP() of the kselftest harness for a missing device or test environment, or, when that is
+ * required (efdm_required()), a failure with the same reason.
+ */
+#define EFDM_SKIP(statement, fmt, ...) do {					\
+	if (efdm_required()) {							\
+		TH_LOG("EVENTFD_MAX_DEVICE_TESTS=1, yet: " fmt, ##__VA_ARGS__);	\
+		_metadata->exit_code = KSFT_FAIL;				\
+		statement;							\
+	} else {								\
+		SKIP(statement, fmt, ##__VA_ARGS__);				\
+	}									\
+} while (0)
 
 /* A fresh, unconfigured counter; @oflags may add O_NONBLOCK / O_CLOEXEC. */
 static inline int efdm_open(int oflags)

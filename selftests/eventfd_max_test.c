@@ -34,6 +34,7 @@
 
 #define DEBUGFS_DIR	"/sys/kernel/debug"
 #define SIGNAL_PATH	DEBUGFS_DIR "/eventfd_max/signal"
+#define HARDIRQ_PATH	SIGNAL_PATH "_hardirq"
 #ifndef DEBUGFS_MAGIC
 #define DEBUGFS_MAGIC	0x64626720
 #endif
@@ -280,7 +281,7 @@ FIXTURE_SETUP(efd)
 	alarm(TEST_ALARM_S);
 	self->fd = efdm_open(0);
 	if (self->fd < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO))
-		SKIP(return, "%s: %s (module not loaded?)", efdm_dev_path(), strerror(errno));
+		EFDM_SKIP(return, "%s: %s (module not loaded?)", efdm_dev_path(), strerror(errno));
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", efdm_dev_path(), strerror(errno));
 }
 
@@ -791,6 +792,21 @@ TEST_F(efd, configure_ebusy_second_time)
 	EXPECT_EQ(1, fi.semaphore);
 }
 
+/* GET_MAXIMUM and SET_MAXIMUM do not use the counter: CONFIGURE is still accepted after them. */
+TEST_F(efd, configure_accepted_after_set_maximum)
+{
+	struct efd_fdinfo fi;
+
+	ASSERT_EQ(0, efdm_set_max(self->fd, 5));
+	ASSERT_EQ(5ULL, efdm_get_max(self->fd));
+	CONFIGURE(self->fd, 3, 10, EFD_SEMAPHORE);
+	EXPECT_EQ(10ULL, efdm_get_max(self->fd));
+	ASSERT_EQ(0, efd_fdinfo(self->fd, &fi));
+	EXPECT_EQ(3ULL, fi.count);
+	EXPECT_EQ(1, fi.semaphore);
+	EXPECT_EQ(-EBUSY, efdm_configure(self->fd, 0, 20, 0));
+}
+
 /* ---- O_NONBLOCK, IOCB_NOWAIT, lseek --------------------------------------------------------- */
 
 /* O_NONBLOCK is looked at on every call, so fcntl(F_SETFL) switches both ways. */
@@ -891,6 +907,35 @@ TEST_F(efd, blocked_reader_released_by_write)
 	EXPECT_EQ(8, reader.ret);
 	EXPECT_EQ(7ULL, reader.value);
 	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+}
+
+/* CONFIGURE with a positive count wakes a reader already blocked on the fresh counter. */
+TEST_F(efd, configure_wakes_blocked_reader)
+{
+	struct op reader;
+
+	ASSERT_EQ(0, op_start(&reader, OP_READ, self->fd, 0, 0));
+	ASSERT_TRUE(op_sleeping(&reader));
+	CONFIGURE(self->fd, 3, 10, 0);
+	ASSERT_TRUE(op_join(&reader));
+	EXPECT_EQ(8, reader.ret);
+	EXPECT_EQ(3ULL, reader.value);
+	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+}
+
+/* CONFIGURE with count 0 leaves it asleep, until a write. */
+TEST_F(efd, configure_zero_count_keeps_reader_blocked)
+{
+	struct op reader;
+
+	ASSERT_EQ(0, op_start(&reader, OP_READ, self->fd, 0, 0));
+	ASSERT_TRUE(op_sleeping(&reader));
+	CONFIGURE(self->fd, 0, 10, 0);
+	ASSERT_TRUE(op_still_blocked(&reader));
+	ASSERT_EQ(8, efd_write(self->fd, 4));
+	ASSERT_TRUE(op_join(&reader));
+	EXPECT_EQ(8, reader.ret);
+	EXPECT_EQ(4ULL, reader.value);
 }
 
 /* Semaphore mode: a write of 2 releases two blocked readers, each taking 1. */
@@ -1028,7 +1073,7 @@ TEST(rfc_eagain_with_o_nonblock)
 	alarm(TEST_ALARM_S);
 	fd = efdm_create(0, EFD_NONBLOCK, 5);
 	if (fd < 0 && errno == ENOENT)
-		SKIP(return, "%s missing", efdm_dev_path());
+		EFDM_SKIP(return, "%s missing", efdm_dev_path());
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(8, efd_write(fd, 4));
 	EXPECT_EQ(-EAGAIN, efd_write(fd, 1));
@@ -1400,6 +1445,42 @@ TEST_F(efd, fdinfo_ids_unique)
 		close(fds[i]);
 }
 
+/*
+ * Ids are reused after close, like eventfd's: both take the lowest free id (eventfd an IDA), so a
+ * counter opened after one closed gets its id back (nothing else opens counters meanwhile).
+ */
+TEST_F(efd, fdinfo_ids_reused_after_close)
+{
+	enum { N = 8 };
+	int fds[N], ids[N];
+	struct efd_fdinfo fi;
+
+	for (int i = 0; i < N; i++) {
+		fds[i] = efdm_open(0);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, efd_fdinfo(fds[i], &fi));
+		ids[i] = fi.id;
+	}
+	for (int victim = 0; victim < N; victim += 3) {
+		close(fds[victim]);
+		fds[victim] = efdm_open(0);
+		ASSERT_LE(0, fds[victim]);
+		ASSERT_EQ(0, efd_fdinfo(fds[victim], &fi));
+		EXPECT_EQ(ids[victim], fi.id) TH_LOG("counter %d reopened", victim);
+	}
+	/* All of them closed: the same ids again, lowest first. */
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	for (int i = 0; i < N; i++) {
+		fds[i] = efdm_open(0);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, efd_fdinfo(fds[i], &fi));
+		EXPECT_EQ(ids[i], fi.id) TH_LOG("counter %d", i);
+	}
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+}
+
 /* RFC: fdinfo shows the maximum, and follows SET_MAXIMUM and the count. */
 TEST_F(efd, rfc_fdinfo_shows_maximum)
 {
@@ -1431,7 +1512,7 @@ TEST(eventfd_max_helper_flags)
 	int fd, fl;
 
 	if (!helper_usable())
-		SKIP(return, "the helper opens " EVENTFD_MAX_DEVICE ", which is not in use");
+		EFDM_SKIP(return, "the helper opens " EVENTFD_MAX_DEVICE ", which is not in use");
 	fd = eventfd_max(2, EFD_SEMAPHORE | EFD_NONBLOCK | EFD_CLOEXEC, 5);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD));
@@ -1487,7 +1568,7 @@ TEST(eventfd_max_helper_errors)
 	int probe, fd;
 
 	if (!helper_usable())
-		SKIP(return, "the helper opens " EVENTFD_MAX_DEVICE ", which is not in use");
+		EFDM_SKIP(return, "the helper opens " EVENTFD_MAX_DEVICE ", which is not in use");
 	probe = dup(0);
 	ASSERT_LE(0, probe);
 	close(probe);	/* the lowest free fd number */
@@ -1507,10 +1588,10 @@ TEST(eventfd_max_helper_errors)
 
 /* ---- the in-kernel eventfd_signal() equivalent, through debugfs ----------------------------- */
 
-/* Writes "<fd> <n>" to the debugfs hook; returns 0 or -errno. */
-static int kernel_signal_text(const char *text)
+/* Writes @text ("<fd> <n>") to the debugfs hook @path; returns 0 or -errno. */
+static int kernel_signal_at(const char *path, const char *text)
 {
-	int fd = open(SIGNAL_PATH, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	ssize_t ret;
 	int err;
 
@@ -1524,12 +1605,24 @@ static int kernel_signal_text(const char *text)
 	return ret == (ssize_t)strlen(text) ? 0 : -EIO;
 }
 
-static int kernel_signal(int fd, uint64_t n)
+static int kernel_signal_via(const char *path, int fd, uint64_t n)
 {
 	char text[48];
 
 	snprintf(text, sizeof(text), "%d %llu", fd, (unsigned long long)n);
-	return kernel_signal_text(text);
+	return kernel_signal_at(path, text);
+}
+
+/* The in-kernel signal in the writer's context, with interrupts disabled. */
+static int kernel_signal(int fd, uint64_t n)
+{
+	return kernel_signal_via(SIGNAL_PATH, fd, n);
+}
+
+/* The in-kernel signal from a timer in hard interrupt context; returns once it has fired. */
+static int kernel_signal_hardirq(int fd, uint64_t n)
+{
+	return kernel_signal_via(HARDIRQ_PATH, fd, n);
 }
 
 /* A counter (blocking, unconfigured) plus a reachable debugfs hook. */
@@ -1547,15 +1640,17 @@ FIXTURE_SETUP(ksig)
 		SKIP(return, "native mode has no debugfs hook");
 	self->fd = efdm_open(0);
 	if (self->fd < 0 && errno == ENOENT)
-		SKIP(return, "%s missing (module not loaded?)", efdm_dev_path());
+		EFDM_SKIP(return, "%s missing (module not loaded?)", efdm_dev_path());
 	ASSERT_LE(0, self->fd);
 	if (geteuid() != 0)
-		SKIP(return, "debugfs needs root");
+		EFDM_SKIP(return, "debugfs needs root");
 	if (statfs(DEBUGFS_DIR, &sfs) || sfs.f_type != DEBUGFS_MAGIC) {
 		if (mount("none", DEBUGFS_DIR, "debugfs", 0, NULL))
-			SKIP(return, "debugfs not mounted and mount failed: %s", strerror(errno));
+			EFDM_SKIP(return, "debugfs not mounted and mount failed: %s",
+				  strerror(errno));
 	}
 	ASSERT_EQ(0, access(SIGNAL_PATH, W_OK)) TH_LOG("%s: %s", SIGNAL_PATH, strerror(errno));
+	ASSERT_EQ(0, access(HARDIRQ_PATH, W_OK)) TH_LOG("%s: %s", HARDIRQ_PATH, strerror(errno));
 }
 
 FIXTURE_TEARDOWN(ksig)
@@ -1637,26 +1732,83 @@ TEST_F(ksig, saturated_count_then_set_maximum)
 	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
 }
 
-/* The hook refuses fds that are not eventfd_max counters (EBADF or EINVAL), and garbage. */
+/*
+ * From hard interrupt context (an hrtimer) the signal does the same: it adds n, wakes a blocked
+ * reader and an epoll waiter, and saturates at the maximum.  Lockdep sees the counter's lock taken
+ * in interrupt context, and so checks every other place that takes it.
+ */
+TEST_F(ksig, from_hardirq_adds_wakes_and_saturates)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct op reader, waiter;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	ASSERT_LE(0, ep);
+	CONFIGURE(self->fd, 0, 10, 0);
+	ASSERT_EQ(0, op_start(&reader, OP_READ, self->fd, 0, 0));
+	ASSERT_TRUE(op_sleeping(&reader));
+	ASSERT_EQ(0, kernel_signal_hardirq(self->fd, 3));
+	ASSERT_TRUE(op_join(&reader));
+	EXPECT_EQ(8, reader.ret);
+	EXPECT_EQ(3ULL, reader.value);
+
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
+	ASSERT_EQ(0, op_start(&waiter, OP_EPOLL, ep, 0, 0));
+	ASSERT_TRUE(op_sleeping(&waiter));
+	ASSERT_EQ(0, kernel_signal_hardirq(self->fd, 4));
+	ASSERT_TRUE(op_join(&waiter));
+	EXPECT_EQ(1, waiter.ret);
+	EXPECT_EQ(EPOLLIN, waiter.epoll_events);
+	EXPECT_EQ(4ULL, count_of(_metadata, self->fd));
+
+	ASSERT_EQ(0, kernel_signal_hardirq(self->fd, 100));
+	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
+	close(ep);
+}
+
+/* A kernel signal uses the counter: CONFIGURE is EBUSY afterwards and changes nothing. */
+TEST_F(ksig, configure_ebusy_after_signal)
+{
+	struct efd_fdinfo fi;
+
+	ASSERT_EQ(0, kernel_signal(self->fd, 2));
+	EXPECT_EQ(-EBUSY, efdm_configure(self->fd, 1, 10, EFD_SEMAPHORE));
+	EXPECT_EQ(U64_MAX_VAL, efdm_get_max(self->fd));
+	ASSERT_EQ(0, efd_fdinfo(self->fd, &fi));
+	EXPECT_EQ(2ULL, fi.count);
+	EXPECT_EQ(0, fi.semaphore);
+}
+
+/*
+ * Both hooks refuse, changing nothing: a descriptor that is not a /dev/eventfd_max file with
+ * EINVAL, one that is not open with EBADF, and text that is not "<fd> <n>" in decimal with EINVAL.
+ */
 TEST_F(ksig, rejects_other_fds)
 {
+	static const char *const hooks[] = { SIGNAL_PATH, HARDIRQ_PATH };
 	int native = native_eventfd(_metadata, 0, 0);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int closed = dup(native);
-	int ret;
+	/* Numbered above anything open, so the hook's own open does not take the number back. */
+	int closed = fcntl(native, F_DUPFD_CLOEXEC, 500);
 
 	ASSERT_LE(0, null);
 	ASSERT_LE(0, closed);
 	close(closed);
-	ret = kernel_signal(native, 1);
-	EXPECT_TRUE(ret == -EBADF || ret == -EINVAL) TH_LOG("eventfd(2): %d", ret);
-	EXPECT_EQ(0ULL, count_of(_metadata, native));
-	ret = kernel_signal(null, 1);
-	EXPECT_TRUE(ret == -EBADF || ret == -EINVAL) TH_LOG("/dev/null: %d", ret);
-	ret = kernel_signal(closed, 1);
-	EXPECT_TRUE(ret == -EBADF || ret == -EINVAL) TH_LOG("closed fd: %d", ret);
-	EXPECT_GT(0, kernel_signal_text("not a number"));
-	EXPECT_GT(0, kernel_signal(-1, 1));
+	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++) {
+		const char *h = hooks[i];
+
+		EXPECT_EQ(-EINVAL, kernel_signal_via(h, native, 1)) TH_LOG("%s: eventfd(2)", h);
+		EXPECT_EQ(0ULL, count_of(_metadata, native));
+		EXPECT_EQ(-EINVAL, kernel_signal_via(h, null, 1)) TH_LOG("%s: /dev/null", h);
+		EXPECT_EQ(-EBADF, kernel_signal_via(h, closed, 1)) TH_LOG("%s: closed fd", h);
+		EXPECT_EQ(-EBADF, kernel_signal_via(h, 1000000, 1)) TH_LOG("%s: never opened", h);
+		EXPECT_EQ(-EINVAL, kernel_signal_via(h, -1, 1)) TH_LOG("%s: fd -1", h);
+		EXPECT_EQ(-EINVAL, kernel_signal_at(h, "not a number"));
+		EXPECT_EQ(-EINVAL, kernel_signal_at(h, "3"));
+		EXPECT_EQ(-EINVAL, kernel_signal_at(h, "3 1 2"));
+		EXPECT_EQ(-EINVAL, kernel_signal_at(h, "3 18446744073709551616"));	/* 2^64 */
+	}
 	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
 	close(native);
 	close(null);
@@ -1687,7 +1839,7 @@ TEST_F(efd, module_pinned_while_open)
 		SKIP(return, "native mode");
 	before = module_refcnt();
 	if (before < 0)
-		SKIP(return, "no /sys/module/eventfd_max/refcnt (built in?)");
+		EFDM_SKIP(return, "no /sys/module/eventfd_max/refcnt (built in?)");
 	EXPECT_LE(EFDM_MODULE_REFS_PER_OPEN, before);	/* the fixture's fd */
 	for (int i = 0; i < 3; i++) {
 		fds[i] = efdm_open(0);

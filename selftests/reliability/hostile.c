@@ -25,6 +25,7 @@
 #define MEMCG_FDS	2000
 #define CGROUP_ROOT	"/sys/fs/cgroup"
 #define SIGNAL_PATH	"/sys/kernel/debug/" MODULE_NAME "/signal"
+#define HARDIRQ_PATH	SIGNAL_PATH "_hardirq"
 #define MODULE_FILE	"/lib/modules/" MODULE_NAME ".ko"
 
 /* What must not change when a call is refused. */
@@ -505,7 +506,8 @@ static int unprivileged(int inherited)
 	if (raw_fdinfo(fd, &fi) || fi.count != 2 || fi.maximum != 100 || fi.semaphore != 1)
 		return 7;
 	/* Root-only doors stay shut. */
-	if (open(SIGNAL_PATH, O_WRONLY) >= 0 || (errno != EACCES && errno != ENOENT))
+	if (open(SIGNAL_PATH, O_WRONLY) >= 0 || (errno != EACCES && errno != ENOENT) ||
+	    open(HARDIRQ_PATH, O_WRONLY) >= 0 || (errno != EACCES && errno != ENOENT))
 		return 8;
 	if (syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) != -1 || errno != EPERM)
 		return 9;
@@ -529,7 +531,7 @@ TEST(unprivileged_user)
 
 	ASSERT_LE(0, fd) TH_LOG("open %s: %s", efdm_dev_path(), strerror(errno));
 	if (geteuid() != 0)
-		SKIP(return, "needs root to drop privileges");
+		EFDM_SKIP(return, "needs root to drop privileges");
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -744,19 +746,19 @@ TEST_F_TIMEOUT(many, memcg_charges_counters, 300)
 	int ret;
 
 	if (access(CGROUP_ROOT "/cgroup.controllers", R_OK))
-		SKIP(return, "cgroup2 is not mounted at " CGROUP_ROOT);
+		EFDM_SKIP(return, "cgroup2 is not mounted at " CGROUP_ROOT);
 	if (!file_has_word(CGROUP_ROOT "/cgroup.controllers", "memory"))
-		SKIP(return, "no memory controller in " CGROUP_ROOT "/cgroup.controllers "
-		     "(kernel without CONFIG_MEMCG, or cgroup_disable=memory)");
+		EFDM_SKIP(return, "no memory controller in " CGROUP_ROOT "/cgroup.controllers "
+			  "(kernel without CONFIG_MEMCG, or cgroup_disable=memory)");
 	if (!file_has_word(CGROUP_ROOT "/cgroup.subtree_control", "memory")) {
 		ret = write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory");
 		if (ret)
-			SKIP(return, "cannot enable +memory in %s/cgroup.subtree_control: %s",
-			     CGROUP_ROOT, strerror(-ret));
+			EFDM_SKIP(return, "cannot enable +memory in %s/cgroup.subtree_control: %s",
+				  CGROUP_ROOT, strerror(-ret));
 	}
 	snprintf(dir, sizeof(dir), CGROUP_ROOT "/eventfd_max_hostile.%d", getpid());
 	if (mkdir(dir, 0755) && errno != EEXIST)
-		SKIP(return, "mkdir %s: %s", dir, strerror(errno));
+		EFDM_SKIP(return, "mkdir %s: %s", dir, strerror(errno));
 	{
 		char procs[160];
 
@@ -764,7 +766,7 @@ TEST_F_TIMEOUT(many, memcg_charges_counters, 300)
 		ret = write_file(procs, "0");
 		if (ret) {
 			rmdir(dir);
-			SKIP(return, "cannot move into %s: %s", dir, strerror(-ret));
+			EFDM_SKIP(return, "cannot move into %s: %s", dir, strerror(-ret));
 		}
 	}
 	/* Grow the fd table first, so that its growth is not charged to one of the phases. */
@@ -796,6 +798,141 @@ TEST_F_TIMEOUT(many, memcg_charges_counters, 300)
 	write_file(CGROUP_ROOT "/cgroup.procs", "0");
 	rmdir(dir);
 	TH_LOG("%" PRIu64 " ms", now_ms() - t0);
+}
+
+/* ---- allocation failure ------------------------------------------------------------------ */
+
+#define FAILSLAB_DIR	"/sys/kernel/debug/failslab"
+#define FAILSLAB_HELD	130	/* counters held in turn: past the first growths of an id pool */
+#define FAILSLAB_MAX_N	100	/* no open makes this many slab allocations */
+
+/*
+ * failslab fails the fail-nth'th slab allocation of a task (Documentation/fault-injection/): with
+ * ignore-gfp-wait 0 also the sleeping ones an open makes, and with verbose 0 without printing a
+ * stack, which the guest's dmesg check would rightly take for a report.  Both are put back after.
+ */
+FIXTURE(failslab) {
+	char ignore_gfp_wait[16], verbose[16];
+	int nth;		/* /proc/self/task/<tid>/fail-nth */
+	int held[FAILSLAB_HELD];
+	int n;
+};
+
+FIXTURE_SETUP(failslab)
+{
+	char path[64];
+
+	self->nth = -1;
+	self->n = 0;
+	self->ignore_gfp_wait[0] = self->verbose[0] = 0;
+	if (geteuid() != 0)
+		EFDM_SKIP(return, "fault injection needs root");
+	if (read_small_at(AT_FDCWD, FAILSLAB_DIR "/ignore-gfp-wait", self->ignore_gfp_wait,
+			  sizeof(self->ignore_gfp_wait)) < 0 ||
+	    read_small_at(AT_FDCWD, FAILSLAB_DIR "/verbose", self->verbose,
+			  sizeof(self->verbose)) < 0)
+		EFDM_SKIP(return, "no %s (CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_DEBUG_FS)",
+			  FAILSLAB_DIR);
+	ASSERT_EQ(0, write_file(FAILSLAB_DIR "/ignore-gfp-wait", "0"));
+	ASSERT_EQ(0, write_file(FAILSLAB_DIR "/verbose", "0"));
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
+	self->nth = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->nth) TH_LOG("%s: %s", path, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(failslab)
+{
+	if (self->nth >= 0) {
+		(void)!pwrite(self->nth, "0", 1, 0);
+		close(self->nth);
+	}
+	while (self->n > 0)
+		close(self->held[--self->n]);
+	if (self->verbose[0])
+		write_file(FAILSLAB_DIR "/verbose", self->verbose);
+	if (self->ignore_gfp_wait[0])
+		write_file(FAILSLAB_DIR "/ignore-gfp-wait", self->ignore_gfp_wait);
+}
+
+/*
+ * Opens the device with its n-th slab allocation failing, for n = 1, 2, ... until the open makes
+ * fewer than n.  Each failed open fails ENOMEM (the VFS's own allocations fail that way too) and
+ * leaves no fd and no module reference; an open that survives its failed allocation must give a
+ * working counter.  Returns how many allocations the open made; adds the failed opens to @failed.
+ */
+static int open_failing_each(struct __test_metadata *_metadata, int nth, long refs, int *failed)
+{
+	char buf[16];
+	int n;
+
+	for (n = 1; n < FAILSLAB_MAX_N; n++) {
+		int lowest = dup(0), fd, err;
+		uint64_t v = 0;
+		ssize_t len;
+
+		ASSERT_LE(0, lowest);
+		close(lowest);	/* the number an open gets */
+		len = snprintf(buf, sizeof(buf), "%d", n);
+		ASSERT_EQ(len, pwrite(nth, buf, (size_t)len, 0));
+		fd = open(efdm_dev_path(), O_RDWR | O_CLOEXEC);
+		err = errno;
+		/* What is left of n: 0 once the n-th allocation failed. */
+		len = pread(nth, buf, sizeof(buf) - 1, 0);
+		ASSERT_LT(0, len);
+		buf[len] = 0;
+		if (atoi(buf)) {
+			ASSERT_EQ(1, pwrite(nth, "0", 1, 0));
+			ASSERT_LE(0, fd) TH_LOG("open with no allocation failed: %s", strerror(err));
+			close(fd);
+			return n - 1;
+		}
+		if (fd >= 0) {
+			EXPECT_EQ(8, efd_write(fd, 5)) TH_LOG("allocation %d failed", n);
+			EXPECT_EQ(8, efd_read(fd, &v));
+			EXPECT_EQ(5ULL, v);
+			close(fd);
+		} else {
+			EXPECT_EQ(ENOMEM, err) TH_LOG("allocation %d failed: %s", n, strerror(err));
+			++*failed;
+		}
+		fd = dup(0);
+		EXPECT_EQ(lowest, fd) TH_LOG("allocation %d failed: an fd leaked", n);
+		close(fd);
+		EXPECT_EQ(refs, module_refcnt()) TH_LOG("allocation %d failed", n);
+	}
+	ASSERT_LT(n, FAILSLAB_MAX_N) TH_LOG("an open made %d allocations or more", n);
+	return n;
+}
+
+/*
+ * An open fails cleanly whichever of its allocations fails, also while FAILSLAB_HELD other
+ * counters are open (so also when the id allocator has to grow).  The guest's init then checks
+ * that kmemleak found no leak and dmesg no report.
+ */
+TEST_F_TIMEOUT(failslab, open_fails_cleanly_at_every_allocation, 120)
+{
+	long base = module_refcnt();
+	int least = FAILSLAB_MAX_N, most = 0, failed = 0;
+
+	for (;;) {
+		long refs = base < 0 ? -1 : base + self->n * EFDM_MODULE_REFS_PER_OPEN;
+		int allocs = open_failing_each(_metadata, self->nth, refs, &failed);
+
+		least = allocs < least ? allocs : least;
+		most = allocs > most ? allocs : most;
+		if (self->n == FAILSLAB_HELD)
+			break;
+		self->held[self->n] = efdm_open(O_CLOEXEC);
+		ASSERT_LE(0, self->held[self->n++]);
+	}
+	TH_LOG("opens with 0..%d counters held: %d to %d slab allocations each, %d failed opens",
+	       FAILSLAB_HELD, least, most, failed);
+	EXPECT_LT(0, least) TH_LOG("an open made no slab allocation: failslab not in effect?");
+	EXPECT_LT(0, failed);
+	while (self->n > 0)
+		close(self->held[--self->n]);
+	if (base >= 0)
+		EXPECT_EQ(base, module_refcnt());
 }
 
 TEST_HARNESS_MAIN

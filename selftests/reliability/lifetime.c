@@ -33,7 +33,9 @@
  *                         written == read + final count
  *   cycle-open            a few counters opened, used and closed (between insmod and rmmod)
  *   race-open S           open/use/close in a loop for S seconds while lifetime.sh unloads and
- *                         reloads the module: opens fail only with ENOENT/ENODEV/ENXIO
+ *                         reloads the module: opens fail only with ENOENT/ENODEV/ENXIO, and some
+ *                         opens succeed and some fail (both sides of the race were reached)
+ *   no-module             with the module unloaded: eventfd_max() fails with ENOENT
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>
@@ -325,18 +327,6 @@ static void *sleeper_main(void *arg)
 	return NULL;
 }
 
-/* Whether thread @tid sleeps ('S' in /proc/self/task/<tid>/stat). */
-static bool sleeping(int tid)
-{
-	char path[64], buf[256], *p;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	if (read_small_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
-		return false;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'S';
-}
-
 static void start_sleeper(struct sleeper *s, enum sleeper_op op, int fd, uint64_t value)
 {
 	uint64_t deadline = now_ms() + SLEEP_MS;
@@ -348,10 +338,10 @@ static void start_sleeper(struct sleeper *s, enum sleeper_op op, int fd, uint64_
 	if (pthread_create(&s->th, NULL, sleeper_main, s))
 		exit(FAIL);
 	while (now_ms() < deadline && !atomic_load(&s->done) &&
-	       !(atomic_load(&s->tid) && sleeping(atomic_load(&s->tid))))
+	       !(atomic_load(&s->tid) && task_sleeping(atomic_load(&s->tid))))
 		sleep_ms(5);
 	sleep_ms(SETTLE_MS);
-	if (atomic_load(&s->done) || !sleeping(atomic_load(&s->tid))) {
+	if (atomic_load(&s->done) || !task_sleeping(atomic_load(&s->tid))) {
 		msg("FAIL: the helper thread did not sleep (done %d, ret %ld)",
 		    atomic_load(&s->done), s->ret);
 		exit(FAIL);
@@ -382,7 +372,7 @@ static void blocked_rw(bool is_write, bool by_dup)
 	start_sleeper(&s, is_write ? S_WRITE : S_READ, fd, 1);
 	close(fd);
 	sleep_ms(SETTLE_MS);
-	check(!atomic_load(&s.done) && sleeping(atomic_load(&s.tid)),
+	check(!atomic_load(&s.done) && task_sleeping(atomic_load(&s.tid)),
 	      "%s: the sleeper woke when its fd was closed (ret %ld, errno %d)", what, s.ret,
 	      s.err);
 	expect_busy(by_dup ? "fd closed, a dup left, a thread asleep on it" :
@@ -584,8 +574,9 @@ static void fork_share(bool sem, unsigned int seconds)
 	check(efd_count(fd, &left), "fdinfo");
 	msg("%d writer and %d reader processes, %u s: %" PRIu64 " operations, written %" PRIu64
 	    ", read %" PRIu64 ", left %" PRIu64, NW, NR, seconds, ops, written, got, left);
-	check(written == got + left && ops > 0, "written %" PRIu64 " != read %" PRIu64 " + left %"
-	      PRIu64, written, got, left);
+	check(written == got + left, "written %" PRIu64 " != read %" PRIu64 " + left %" PRIu64,
+	      written, got, left);
+	check(written > 0 && got > 0, "no work: written %" PRIu64 ", read %" PRIu64, written, got);
 	close(fd);
 	expect_released("shared counter closed");
 }
@@ -640,6 +631,22 @@ static void race_open(unsigned int seconds)
 			break;
 	}
 	msg("racing opener: %" PRIu64 " opens used, %" PRIu64 " found no device", opened, missing);
+	/* Both sides of the race happened: opens while loaded, and opens while unloaded. */
+	check(opened > 0 && missing > 0, "racing opener: %" PRIu64 " opens used, %" PRIu64
+	      " refused", opened, missing);
+}
+
+/* Between rmmod and insmod: the uapi helper fails with ENOENT, as the contract says. */
+static void no_module(void)
+{
+	int fd;
+
+	check(!module_listed(), "%s is loaded", MODULE_NAME);
+	errno = 0;
+	fd = eventfd_max(0, EFD_CLOEXEC, 5);
+	check(fd == -1 && errno == ENOENT, "eventfd_max() without the module: %d (%s)", fd,
+	      strerror(errno));
+	msg("eventfd_max() without the module: %s", strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -651,9 +658,9 @@ int main(int argc, char **argv)
 	rel_install_interrupt(SIGUSR1);
 	alarm(300);	/* nothing here may hang the suite */
 	base = module_refcnt();
-	if (strcmp(cmd, "race-open") && base < 0) {
+	if (strcmp(cmd, "race-open") && strcmp(cmd, "no-module") && base < 0) {
 		msg("no %s: module not loaded (or built in)", REFCNT_PATH);
-		return SKIP;
+		return efdm_required() ? FAIL : SKIP;
 	}
 	if (!strcmp(cmd, "busy-open"))
 		busy_open();
@@ -679,6 +686,8 @@ int main(int argc, char **argv)
 		cycle_open();
 	else if (!strcmp(cmd, "race-open"))
 		race_open(secs);
+	else if (!strcmp(cmd, "no-module"))
+		no_module();
 	else {
 		fprintf(stderr, "usage: %s SCENARIO [SECONDS] (see the comment in lifetime.c)\n",
 			argv[0]);

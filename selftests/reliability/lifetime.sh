@@ -8,7 +8,8 @@
 # 1. The module is pinned while a counter lives, however it is held (lifetime.c: open fd, epoll
 #    set, unix socket in flight, forked child, sleepers on a closed fd, processes sharing it).
 # 2. The module unloads under a live epoll instance that watched a counter (closed before).
-# 3. CYCLES rmmod/insmod cycles, with counters opened and used in between.
+# 3. CYCLES rmmod/insmod cycles, with counters opened and used in between; in the first, while
+#    the module is out, eventfd_max() fails with ENOENT.
 # 4. RACE_CYCLES rmmod/insmod cycles while another process opens and uses counters in a loop.
 here=$(cd "$(dirname "$0")" && pwd)
 helper=$here/reliability_lifetime
@@ -67,6 +68,10 @@ while [ $i -lt "$cycles" ]; do
     i=$((i + 1))
     if ! rmmod "$module"; then echo "# cycle $i: rmmod failed"; r=1; break; fi
     if [ -e "$dev" ] || loaded; then echo "# cycle $i: $dev or the module left"; r=1; break; fi
+    if [ $i = 1 ]; then
+        "$helper" no-module
+        tap $? "eventfd_max() fails with ENOENT while the module is not loaded"
+    fi
     if ! insmod "$ko"; then echo "# cycle $i: insmod failed"; r=1; break; fi
     if ! "$helper" cycle-open > /tmp/lifetime.out 2>&1; then
         sed 's/^/# /' /tmp/lifetime.out; echo "# cycle $i: counters failed"; r=1; break

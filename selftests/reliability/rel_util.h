@@ -209,6 +209,18 @@ static inline long module_refcnt(void)
 	return strtol(buf, NULL, 10);
 }
 
+/* Whether our thread @tid sleeps ('S' in /proc/self/task/<tid>/stat). */
+static inline bool task_sleeping(int tid)
+{
+	char path[64], buf[256], *p;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	if (read_small_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+		return false;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'S';
+}
+
 /* The eventfd lines of fdinfo, parsed with read(2) only (no malloc, no stdio). */
 struct raw_fdinfo {
 	uint64_t count, maximum;
