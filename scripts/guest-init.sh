@@ -9,7 +9,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
-accel=$(sed -n 's/.*eventfd_max\.accel=\([a-z]*\).*/\1/p' /proc/cmdline)
+accel=$(sed -n 's/.*eventfd_max\.accel=\([a-z-]*\).*/\1/p' /proc/cmdline)
 export EVENTFD_MAX_ACCEL=${accel:-unknown}
 module=$(cat /module-name)
 status=0

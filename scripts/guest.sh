@@ -3,7 +3,7 @@
 # with the suite's verdict.
 #
 #   scripts/guest.sh --kernel DIR --module FILE.ko --suite FILE.sh [--bin DIR]... [--timeout SECS]
-#                    [--memory MB] [--smp N] [--results FILE] [--log FILE]
+#                    [--memory MB] [--smp N] [--results FILE] [--log FILE] [--icount]
 #
 # --kernel   a kernel build directory (arch/x86/boot/bzImage inside), e.g. from scripts/kernel.sh
 # --module   the module to insmod before the suite (and rmmod after it)
@@ -13,6 +13,8 @@
 # --results  where the guest's /results file (if the suite writes one) is copied, through ttyS1
 # --append   more kernel command line (e.g. kmemleak=off)
 # --smp      guest CPUs (default 2, one per host core here)
+# --icount   deterministic TCG: guest clocks count instructions (1 ns = 1 instruction, idle time
+#            skipped) and every source of boot-to-boot variation we found is pinned (see below)
 # ACCEL=kvm  opt in to KVM (default TCG: nested KVM on our CI machines does not boot Linux)
 #
 # Around the suite, the guest's init adds TAP lines of its own: the module loaded and its device
@@ -24,7 +26,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-kernel= module= suite= timeout=600 memory=1024 smp=2 results= log= append=
+kernel= module= suite= timeout=600 memory=1024 smp=2 results= log= append= icount=
 bins=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
         --results) results=$2; shift 2 ;;
         --log) log=$2; shift 2 ;;
         --append) append=$2; shift 2 ;;
+        --icount) icount=1; shift ;;
         *) echo "guest.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -67,6 +70,17 @@ case "$accel" in
     kvm) qemu_accel=(-accel kvm -cpu host) ;;
     *) echo "guest.sh: ACCEL must be tcg or kvm" >&2; exit 2 ;;
 esac
+if [ -n "$icount" ]; then
+    [ "$accel" = tcg ] || { echo "guest.sh: --icount needs TCG" >&2; exit 2; }
+    # The same instructions on every boot; leaving out any of the first three changed some counts:
+    # no hardware randomness (RDRAND/RDSEED), a fixed RTC on the virtual clock (the boot time is
+    # mixed into the random pool too), no user address randomisation.  nokaslr and
+    # randomize_kstack_offset=off pin kernels built with those features (the test kernels are not).
+    accel=tcg-icount
+    qemu_accel=(-accel tcg -cpu max,-rdrand,-rdseed -icount shift=0,sleep=off
+                -rtc base=2025-01-01T00:00:00,clock=vm)
+    append="nokaslr norandmaps randomize_kstack_offset=off $append"
+fi
 console=$work/console.log
 : > "$work/ttyS1"
 set +e
