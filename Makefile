@@ -8,6 +8,8 @@
 #   make programs        the static C test and benchmark programs (64- and 32-bit)
 #   make run             the main job: build everything, boot the guest, demo + benchmark tables
 #   make test            the whole test suite (host tests, guest tests on the debug kernel)
+#   make opcost KO="a.ko b.ko"
+#                        deterministic per-op and wake-up costs of module builds, side by side
 #   make headers_install install uapi/linux/eventfd_max.h under $(INSTALL_HDR_PATH)
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -16,7 +18,7 @@ OUT ?= $(TOP)/out
 INSTALL_HDR_PATH ?= /usr/local
 
 # Only goals that build against a kernel need one; `make test` and `make run` choose their own.
-ifneq ($(filter-out run test headers_install programs,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out run test headers_install programs opcost,$(or $(MAKECMDGOALS),all)),)
 ifeq ($(origin KDIR),undefined)
 KERNEL_NAME := $(PROFILE)
 KDIR := $(shell $(TOP)/scripts/kernel.sh $(PROFILE) || echo KERNEL-BUILD-FAILED)
@@ -38,7 +40,7 @@ KERNEL_NAME ?= $(subst /,_,$(abspath $(KDIR)))
 MO ?= $(OUT)/module/$(KERNEL_NAME)
 KBUILD = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(MO) $(KBUILD_ARGS)
 
-.PHONY: all modules clean clippy fmt-check programs headers_install run test
+.PHONY: all modules clean clippy fmt-check programs headers_install run test opcost
 
 all: modules
 
@@ -75,6 +77,9 @@ run:
 
 test:
 	$(TOP)/scripts/test.sh
+
+opcost:
+	$(TOP)/scripts/opcost.sh $(KO)
 
 clean:
 	-$(KBUILD) clean
