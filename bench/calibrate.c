@@ -36,9 +36,9 @@ enum calib_case { SPIN_ALONE, SPIN_NEXT_TO_SPIN, SPIN_NEXT_TO_READER, WOKEN_IDLE
 		  NCASES };
 
 static const char *const case_title[NCASES] = {
-	"a loop of 100M instructions, the other vCPU idle: charged x",
-	"the same loop, the other vCPU running a loop too: charged x",
-	"the same loop, the other vCPU running the burst reader: charged x",
+	"a loop of 100M instructions, the other vCPU idle: charged",
+	"the same loop, the other vCPU running a loop too: charged",
+	"the same loop, the other vCPU running the burst reader: charged",
 	"a thread woken each read-us runs 10k instructions, its waker sleeps: charged",
 	"the same, its waker then runs 50k instructions: charged",
 };
@@ -172,7 +172,7 @@ void run_calibrate(void)
 	for (k = 0; k <= SPIN_NEXT_TO_READER; k++) {
 		for (t = 0; t < cfg.trials; t++)
 			v[t] = (double)res[t][k].cpu / SPIN_INSTR;
-		calib_line(case_title[k], v, 4, "", keys[k]);
+		calib_line(case_title[k], v, 4, "x", keys[k]);
 	}
 	/* What a busy thread is charged per wake-up of the reader on the other vCPU, beyond its own loop. */
 	for (t = 0; t < cfg.trials; t++) {
