@@ -307,6 +307,7 @@ def write(path):
         with open(target, "w") as f:
             f.write(text)
         print("report.py: wrote %s" % os.path.relpath(target, TOP))
+    os.makedirs(os.path.dirname(PLOT), exist_ok=True)
     subprocess.run([sys.executable, os.path.join(TOP, "bench", "plot.py"), path, PLOT], check=True)
 
 
