@@ -11,7 +11,7 @@
 # The modules may be named anything: each is loaded as eventfd_max.ko.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-kdir= out=$top/out/opcost
+kdir='' out=$top/out/opcost
 while [ $# -gt 0 ]; do
     case "$1" in
         --kernel) kdir=$2; shift 2 ;;
