@@ -223,7 +223,11 @@ static void open_futex(struct chan *c, const struct mech *m)
 
 	if (p == MAP_FAILED)
 		fatal("mmap: %s", strerror(errno));
-	c->fc = p;	/* zero-filled: count 0, no waiter */
+	c->fc = p;
+	/* Zero already, but storing faults the page in now rather than in the first measured operation. */
+	atomic_store(&c->fc->count, 0);
+	atomic_store(&c->fc->readers, 0);
+	atomic_store(&c->fc->writers, 0);
 	c->maximum = m->maximum;
 	c->rfd = c->wfd = c->pfd = -1;
 }

@@ -82,9 +82,8 @@ static void make_ready(struct chan *c)
 		fatal("per-op: cannot make the fd ready: %s", strerror(errno));
 }
 
-static void perop_loop(void *p)
+static void perop_loop(struct perop *o)
 {
-	struct perop *o = p;
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct chan c;
 	uint64_t t0, v;
@@ -141,7 +140,29 @@ static void perop_trial(struct perop *o, const struct mech *m, enum op op, unsig
 	o->m = *m;
 	o->op = op;
 	o->iters = iters;
-	run_pinned(perop_loop, o);
+	perop_loop(o);
+}
+
+/* Every operation's warm-up and trials, on one pinned thread: a thread per trial would cost more
+ * than a smoke run's trials. */
+static void perop_all(void *p)
+{
+	struct perop *res = p, warm;
+	struct mech rows[NROWS];
+	unsigned int t;
+	size_t i;
+	int op;
+
+	standard_rows(rows, cfg.bounded_max);
+	for (op = 0; op < NOPS; op++) {
+		unsigned long iters = cfg.perop_iters / ops[op].divisor + 1;
+
+		for (i = 0; i < NROWS; i++)	/* warm caches, the slab and the page allocator */
+			perop_trial(&warm, &rows[i], op, iters / 10 + 1);
+		for (t = 0; t < cfg.trials; t++)
+			for (i = 0; i < NROWS; i++)
+				perop_trial(&res[((size_t)op * cfg.trials + t) * NROWS + i], &rows[i], op, iters);
+	}
 }
 
 static void perop_table(enum op op, const struct mech rows[NROWS], const struct perop *res)
@@ -197,9 +218,7 @@ static void perop_table(enum op op, const struct mech rows[NROWS], const struct 
 void run_perop(void)
 {
 	struct mech rows[NROWS];
-	struct perop *res = calloc((size_t)NOPS * cfg.trials * NROWS, sizeof(*res)), warm;
-	unsigned int t;
-	size_t i;
+	struct perop *res = calloc((size_t)NOPS * cfg.trials * NROWS, sizeof(*res));
 	int op;
 
 	if (!res)
@@ -207,15 +226,7 @@ void run_perop(void)
 	standard_rows(rows, cfg.bounded_max);
 	say("\n== 4. per-operation cost: %s per operation, median of %u interleaved trials ==\n",
 	    cfg.icount ? "guest instructions (path length on the idealised machine)" : "time", cfg.trials);
-	for (op = 0; op < NOPS; op++) {
-		unsigned long iters = cfg.perop_iters / ops[op].divisor + 1;
-
-		for (i = 0; i < NROWS; i++)	/* warm caches, the slab and the page allocator */
-			perop_trial(&warm, &rows[i], op, iters / 10 + 1);
-		for (t = 0; t < cfg.trials; t++)
-			for (i = 0; i < NROWS; i++)
-				perop_trial(&res[((size_t)op * cfg.trials + t) * NROWS + i], &rows[i], op, iters);
-	}
+	run_pinned(perop_all, res);
 	json_obj("per_op");
 	json_u64("trials", cfg.trials);
 	json_arr("operations");

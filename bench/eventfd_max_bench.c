@@ -88,9 +88,9 @@ static void preset(const char *name)
 		cfg.burst_s = 0.2;
 		cfg.lat_events = 300;
 		cfg.coal_writes = 1000;
-		cfg.perop_iters = 2000;
+		cfg.perop_iters = 200;
 		cfg.trials = 1;
-		cfg.wakeup_iters = 100;
+		cfg.wakeup_iters = 40;
 		cfg.contention_s = 0.2;
 	}
 }
