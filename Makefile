@@ -23,6 +23,8 @@
 #                        run_kselftest.sh into KSFT_INSTALL_PATH (default out/kselftest)
 #   make run             the main job: build everything, boot the guest, demo + benchmark tables
 #   make test            the whole test suite (host tests, guest tests on the debug kernel)
+#   make opcost KO="a.ko b.ko"
+#                        deterministic per-op and wake-up costs of module builds, side by side
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 PROFILE ?= release
@@ -73,7 +75,7 @@ override MO := $(abspath $(MO))
 KBUILD = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(MO) $(KBUILD_ARGS)
 
 .PHONY: all modules clean clippy fmt-check rust-analyzer programs headers_install man_install \
-	modules_install install uninstall dkms-install dkms-uninstall kselftest-install run test
+	modules_install install uninstall dkms-install dkms-uninstall kselftest-install run test opcost
 
 all: modules
 
@@ -157,6 +159,9 @@ run:
 
 test:
 	$(TOP)/scripts/test.sh
+
+opcost:
+	$(TOP)/scripts/opcost.sh $(KO)
 
 clean:
 	-$(KBUILD) clean

@@ -4,9 +4,10 @@
 
     bench/plot.py RESULTS.json [OUTPUT.png | -o OUTPUT.png] [--all]
 
-Draws native eventfd(2), /dev/eventfd_max with the bounded maximum (10 by default) and the one-page
-pipe (--all adds eventfd_max with maximum ULLONG_MAX), log x-axis.  Needs only the standard library
-and gnuplot with the pngcairo terminal (Debian: gnuplot-nox).
+Draws every row (native eventfd(2), /dev/eventfd_max with the bounded maximum, the one-page pipe, the
+futex counter, eventfd(2) on a timerfd tick) but eventfd_max with maximum ULLONG_MAX, which --all adds,
+log x-axis.  Needs only the standard library and gnuplot with the pngcairo terminal (Debian:
+gnuplot-nox).
 """
 import argparse
 import json
@@ -21,14 +22,8 @@ FLOOR_US = 0.1  # a log axis has no 0: latencies below this are drawn at it
 
 def pick_rows(doc, everything):
     bounded = str(doc.get("bounded_maximum", 10))
-    rows = []
-    for row in doc["latency"]["rows"]:
-        name, maximum = row["mechanism"], row["maximum"]
-        if name == "eventfd(2)" or name == "pipe":
-            rows.append(row)
-        elif name.startswith("eventfd_max") and (maximum == bounded or everything):
-            rows.append(row)
-    return rows
+    return [row for row in doc["latency"]["rows"]
+            if not row["mechanism"].startswith("eventfd_max") or row["maximum"] == bounded or everything]
 
 
 def label(row):
@@ -37,6 +32,10 @@ def label(row):
         return "eventfd(2)"
     if name == "pipe":
         return "pipe, F_SETPIPE_SZ %s" % maximum
+    if name == "futex":
+        return "futex counter in shared memory, maximum=%s" % maximum
+    if name == "eventfd+tick":
+        return "eventfd(2) read on a %s timerfd tick" % maximum[len("tick"):]
     suffix = " (substituted by eventfd(2))" if name.endswith("*") else ""
     return "eventfd_max, maximum=%s%s" % (maximum, suffix)
 
@@ -58,9 +57,10 @@ def main():
         sys.exit("plot.py: %s has no latency scenario (run without --only, or with --only latency)"
                  % args.results)
     rows = pick_rows(doc, args.all)
+    machine = {"icount": " (icount: 1 instruction = 1 ns)", "tcg": " (emulated CPU)"}.get(doc.get("mode"), "")
     title = "eventfd_max latency CDF: %d events, writer %g/s, reader %g/s; accelerator %s%s" % (
         doc["latency"]["events"], doc["latency"]["write_hz"], doc["latency"]["read_hz"],
-        doc.get("accelerator", "unknown"), " (emulated CPU)" if doc.get("emulated") else "")
+        doc.get("accelerator", "unknown"), machine)
 
     with tempfile.TemporaryDirectory() as tmp:
         plots = []
@@ -72,11 +72,12 @@ def main():
             with open(path, "w") as f:
                 for k, us in enumerate(samples, 1):
                     f.write("%.3f %.6f\n" % (us, k / len(samples)))
-            plots.append("'%s' using 1:2 with steps lw 2 title \"%s\"" % (path, label(row)))
+            # Thinner on top: curves that coincide (deterministic runs make them) stay visible.
+            plots.append("'%s' using 1:2 with steps lw %d title \"%s\"" % (path, len(rows) - i, label(row)))
         if not plots:
             sys.exit("plot.py: no latency samples in %s" % args.results)
         script = "\n".join([
-            "set terminal pngcairo size 1000,600 noenhanced font 'DejaVu Sans,10'",
+            "set terminal pngcairo size 1000,700 noenhanced font 'DejaVu Sans,10'",
             "set output '%s'" % args.output.replace("'", "''"),
             "set title \"%s\"" % title,
             "set logscale x 10",
@@ -85,7 +86,8 @@ def main():
             "set ylabel 'fraction of events'",
             "set yrange [0:1.02]",
             "set grid xtics mxtics ytics",
-            "set key bottom right",
+            "set key outside below maxrows 3",
+            "set bmargin 8",
             "plot " + ", \\\n     ".join(plots),
         ])
         subprocess.run(["gnuplot"], input=script, text=True, check=True)

@@ -2,18 +2,14 @@
 /* Helpers shared by all scenarios of eventfd_max_bench; see bench.h. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,152 +20,7 @@
 
 struct config cfg;
 atomic_int bench_stop;
-int tap_count, tap_failed, targets_failed;
-
-/* ---- mechanisms and channels ---- */
-
-void standard_rows(struct mech rows[NROWS], uint64_t bounded)
-{
-	rows[0] = NATIVE;
-	rows[1] = DEVICE(U64_MAX);
-	rows[2] = DEVICE(bounded);
-	rows[3] = PIPE;
-}
-
-const char *mech_name(const struct mech *m)
-{
-	switch (m->kind) {
-	case MECH_NATIVE:
-		return "eventfd(2)";
-	case MECH_DEVICE:
-		return cfg.substituted ? "eventfd_max*" : "eventfd_max";
-	default:
-		return "pipe";
-	}
-}
-
-const char *mech_max(const struct mech *m, char *buf, size_t len)
-{
-	if (m->kind == MECH_NATIVE)
-		snprintf(buf, len, "none");
-	else if (m->kind == MECH_PIPE)
-		snprintf(buf, len, "%dB", PIPE_BYTES);
-	else if (m->maximum == U64_MAX)
-		snprintf(buf, len, "ULLONG_MAX");
-	else
-		snprintf(buf, len, "%" PRIu64, m->maximum);
-	return buf;
-}
-
-bool mech_bounded(const struct mech *m)
-{
-	return mech_capacity(m) != U64_MAX;
-}
-
-uint64_t mech_capacity(const struct mech *m)
-{
-	if (m->kind == MECH_PIPE)
-		return PIPE_BYTES / PIPE_RECORD;
-	if (m->kind == MECH_DEVICE && m->maximum != U64_MAX)
-		return m->maximum - 1;
-	return U64_MAX;
-}
-
-const char *mech_skip(const struct mech *m)
-{
-	if (m->kind == MECH_DEVICE && mech_bounded(m) && cfg.substituted)
-		return "device substituted by native eventfd(2): no maximum enforced";
-	return NULL;
-}
-
-void chan_open(struct chan *c, const struct mech *m, int flags)
-{
-	int fds[2];
-
-	memset(c, 0, sizeof(*c));
-	c->kind = m->kind;
-	c->one = flags & EFD_SEMAPHORE;
-	switch (m->kind) {
-	case MECH_PIPE:
-		if (pipe2(fds, O_CLOEXEC | ((flags & EFD_NONBLOCK) ? O_NONBLOCK : 0)) < 0)
-			fatal("pipe2: %s", strerror(errno));
-		if (fcntl(fds[1], F_SETPIPE_SZ, PIPE_BYTES) != PIPE_BYTES)
-			fatal("F_SETPIPE_SZ %d: %s", PIPE_BYTES, strerror(errno));
-		c->rfd = fds[0];
-		c->wfd = fds[1];
-		return;
-	case MECH_DEVICE:
-		if (!cfg.substituted) {
-			uint64_t got = 0;
-
-			c->rfd = eventfd_max(0, flags | EFD_CLOEXEC, m->maximum);
-			if (c->rfd < 0)
-				fatal("eventfd_max(maximum=%" PRIu64 "): %s (module not loaded? insmod "
-				      "eventfd_max.ko, or set EVENTFD_MAX_NATIVE=1 to substitute eventfd(2))",
-				      m->maximum, strerror(errno));
-			if (ioctl(c->rfd, EFD_IOC_GET_MAXIMUM, &got) < 0 || got != m->maximum)
-				fatal("EFD_IOC_GET_MAXIMUM: %s, got %" PRIu64 " want %" PRIu64,
-				      strerror(errno), got, m->maximum);
-			c->wfd = c->rfd;
-			return;
-		}
-		__attribute__((fallthrough));	/* substituted device */
-	case MECH_NATIVE:
-		c->rfd = c->wfd = eventfd(0, flags | EFD_CLOEXEC);
-		if (c->rfd < 0)
-			fatal("eventfd: %s", strerror(errno));
-		return;
-	}
-}
-
-void chan_close(struct chan *c)
-{
-	close(c->rfd);
-	if (c->wfd != c->rfd)
-		close(c->wfd);
-}
-
-int chan_write1(struct chan *c)
-{
-	uint64_t one = 1;
-	ssize_t n = write(c->wfd, &one, sizeof(one));
-
-	if (n == sizeof(one))
-		return 0;
-	if (n >= 0)	/* 8 bytes are below PIPE_BUF: never split */
-		fatal("short write of %zd bytes", n);
-	return -errno;
-}
-
-int chan_read(struct chan *c, uint64_t *events)
-{
-	char buf[PIPE_BYTES] __attribute__((aligned(8)));
-	size_t want = (c->kind == MECH_PIPE && !c->one) ? sizeof(buf) : sizeof(uint64_t);
-	ssize_t n = read(c->rfd, buf, want);
-
-	if (n < 0)
-		return -errno;
-	if (c->kind != MECH_PIPE) {
-		if (n != sizeof(uint64_t))
-			fatal("eventfd read returned %zd", n);
-		memcpy(events, buf, sizeof(*events));
-		return 0;
-	}
-	if (n == 0 || n % PIPE_RECORD)	/* records are written whole, so reads see whole records */
-		fatal("pipe read returned %zd bytes", n);
-	*events = (uint64_t)n / PIPE_RECORD;
-	return 0;
-}
-
-uint64_t chan_drain(struct chan *c)
-{
-	uint64_t total = 0, v;
-	struct pollfd p = { .fd = c->rfd, .events = POLLIN };
-
-	while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && chan_read(c, &v) == 0)
-		total += v;
-	return total;
-}
+int tap_count, tap_failed, targets_failed, goals_missed;
 
 /* ---- time and statistics ---- */
 
@@ -242,6 +93,125 @@ uint64_t pctl(const uint64_t *sorted, size_t n, double p)
 	return sorted[rank ? rank - 1 : 0];
 }
 
+const char *cost_unit(void)
+{
+	return cfg.icount ? "instr" : "ns";
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct spread spread_of(const double *v, unsigned int n)
+{
+	double s[MAX_TRIALS];
+
+	if (!n)
+		return (struct spread){ NAN, NAN, NAN };
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_double);
+	/* The lower median for an even count: a figure that was measured, not an average of two. */
+	return (struct spread){ s[0], s[(n - 1) / 2], s[n - 1] };
+}
+
+const char *fmt_spread(struct spread s, int decimals, const char *suffix, char *buf, size_t len)
+{
+	char lo[32], hi[32];
+
+	if (!isfinite(s.med)) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	snprintf(lo, sizeof(lo), "%.*f", decimals, s.min);
+	snprintf(hi, sizeof(hi), "%.*f", decimals, s.max);
+	if (!strcmp(lo, hi))
+		snprintf(buf, len, "%.*f%s", decimals, s.med, suffix);
+	else
+		snprintf(buf, len, "%.*f%s[%s-%s]", decimals, s.med, suffix, lo, hi);
+	return buf;
+}
+
+/* ---- tables over trials ---- */
+
+static double field(const struct results *r, unsigned int t, size_t row, const struct column *c)
+{
+	const char *p = (const char *)r->base + (t * r->nrows + row) * r->size + c->offset;
+	double v;
+
+	if (c->dbl) {
+		memcpy(&v, p, sizeof(v));
+	} else {
+		uint64_t u;
+
+		memcpy(&u, p, sizeof(u));
+		v = (double)u;
+	}
+	return v * c->scale;
+}
+
+struct spread figure(const struct results *r, size_t row, const struct column *c, double *v)
+{
+	unsigned int t;
+
+	for (t = 0; t < cfg.trials; t++) {
+		v[t] = field(r, t, row, c);
+		if (c->xnat)	/* trial by trial, against the native row of the same trial */
+			v[t] /= field(r, t, 0, c);
+	}
+	return spread_of(v, cfg.trials);
+}
+
+/* The cells of the table being printed are as wide as its widest, header included. */
+static int widths[16];
+
+static const char *cell(const struct results *r, size_t row, const struct column *c, double *v, char *buf,
+			size_t len)
+{
+	return fmt_spread(figure(r, row, c, v), c->decimals, c->xnat ? "x" : "", buf, len);
+}
+
+void table_head(const struct results *r, const struct column *cols, size_t ncols)
+{
+	double v[MAX_TRIALS];
+	char buf[96];
+	size_t i, row;
+
+	if (ncols > sizeof(widths) / sizeof(widths[0]))
+		fatal("a table of %zu columns", ncols);
+	say("%-13s %-10s", "mechanism", "maximum");
+	for (i = 0; i < ncols; i++) {
+		widths[i] = (int)strlen(cols[i].name);
+		for (row = 0; row < r->nrows; row++) {
+			int w = (int)strlen(cell(r, row, &cols[i], v, buf, sizeof(buf)));
+
+			widths[i] = w > widths[i] ? w : widths[i];
+		}
+		say("  %*s", widths[i], cols[i].name);
+	}
+	say("\n");
+}
+
+void table_row(const struct results *r, size_t row, const struct mech *m, const struct column *cols,
+	       size_t ncols)
+{
+	double v[MAX_TRIALS];
+	char mx[32], buf[96];
+	size_t i;
+
+	say("%-13s %-10s", mech_name(m), mech_max(m, mx, sizeof(mx)));
+	json_mech(m);
+	for (i = 0; i < ncols; i++) {
+		struct spread s = figure(r, row, &cols[i], v);
+
+		say("  %*s", widths[i], cell(r, row, &cols[i], v, buf, sizeof(buf)));
+		json_figure(cols[i].key ? cols[i].key : cols[i].name, s, v);
+	}
+	say("\n");
+}
+
 /* ---- supervised threads ---- */
 
 static void kick_handler(int sig)
@@ -289,6 +259,15 @@ void worker_start(struct worker *w, void (*fn)(void *), void *arg, int cpu)
 		fatal("pthread_create: %s", strerror(err));
 }
 
+void run_pinned(void (*fn)(void *), void *arg)
+{
+	struct worker w;
+
+	worker_start(&w, fn, arg, cfg.cpu[0]);
+	worker_wait(&w, 1e6);
+	worker_stop(&w);
+}
+
 bool worker_wait(struct worker *w, double timeout_s)
 {
 	uint64_t end = now_ns() + (uint64_t)(timeout_s * NSEC_PER_SEC);
@@ -318,6 +297,22 @@ void worker_stop(struct worker *w)
 
 /* ---- output ---- */
 
+/* Everything say() printed, for the JSON's "output": the report quotes the tables exactly. */
+static char *printed;
+static size_t printed_len;
+
+static void keep_printed(const char *text)
+{
+	size_t n = strlen(text);
+	char *p = realloc(printed, printed_len + n + 1);
+
+	if (!p)
+		fatal("out of memory");
+	memcpy(p + printed_len, text, n + 1);
+	printed = p;
+	printed_len += n;
+}
+
 static void vsay(const char *fmt, va_list ap)
 {
 	static bool line_start = true;
@@ -325,6 +320,8 @@ static void vsay(const char *fmt, va_list ap)
 	const char *p;
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (cfg.out && !cfg.smoke)
+		keep_printed(buf);
 	for (p = buf; *p; p++) {
 		if (line_start && cfg.smoke)
 			fputs("# ", stdout);
@@ -395,14 +392,14 @@ static void vtarget(const char *verdict, const char *fmt, va_list ap)
 		say("%-4s %s\n", verdict, buf);
 }
 
-void target(bool pass, const char *fmt, ...)
+void target(enum target_kind kind, bool pass, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (!pass)
-		targets_failed++;
+		(*(kind == CHECK ? &targets_failed : &goals_missed))++;
 	va_start(ap, fmt);
-	vtarget(pass ? "PASS" : "FAIL", fmt, ap);
+	vtarget(pass ? "PASS" : kind == CHECK ? "FAIL" : "MISS", fmt, ap);
 	va_end(ap);
 }
 
@@ -456,8 +453,20 @@ void json_open(const char *path)
 
 void json_close(void)
 {
+	char *line, *end;
+
 	if (!json)
 		return;
+	json_arr("output");	/* one string a line, blank lines included */
+	for (line = printed; line && *line; line = end + 1) {
+		end = strchr(line, '\n');
+		if (end)
+			*end = '\0';
+		json_str(NULL, line);
+		if (!end)
+			break;
+	}
+	json_end();
 	fputs("\n}\n", json);
 	if (fclose(json))
 		fatal("writing %s: %s", cfg.out, strerror(errno));
@@ -517,7 +526,7 @@ void json_num(const char *key, double v)
 		return;
 	json_key(key);
 	if (isfinite(v))
-		fprintf(json, "%.9g", v);
+		fprintf(json, "%.17g", v);	/* exact: the report formats it as the tables did */
 	else
 		fputs("null", json);
 }
@@ -538,12 +547,29 @@ void json_bool(const char *key, bool v)
 	fputs(v ? "true" : "false", json);
 }
 
+void json_figure(const char *key, struct spread s, const double *trials)
+{
+	unsigned int t;
+
+	json_obj(key);
+	json_num("min", s.min);
+	json_num("median", s.med);
+	json_num("max", s.max);
+	if (trials) {
+		json_arr("trials");
+		for (t = 0; t < cfg.trials; t++)
+			json_num(NULL, trials[t]);
+		json_end();
+	}
+	json_end();
+}
+
 void json_mech(const struct mech *m)
 {
 	char buf[32];
 
 	json_str("mechanism", mech_name(m));
 	json_str("maximum", mech_max(m, buf, sizeof(buf)));
-	if (m->kind == MECH_DEVICE && !cfg.substituted)
+	if ((m->kind == MECH_DEVICE && !cfg.substituted) || m->kind == MECH_FUTEX)
 		json_u64("maximum_value", m->maximum);
 }

@@ -10,7 +10,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 # CONFIG_DEVTMPFS_MOUNT has mounted it already (so this one fails) unless the kernel lacks that.
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-accel=$(sed -n 's/.*eventfd_max\.accel=\([a-z]*\).*/\1/p' /proc/cmdline)
+accel=$(sed -n 's/.*eventfd_max\.accel=\([a-z-]*\).*/\1/p' /proc/cmdline)
 export EVENTFD_MAX_ACCEL=${accel:-unknown}
 module=$(cat /module-name)
 device=$(cat /device-node)

@@ -5,7 +5,7 @@
 #
 #   scripts/guest.sh --kernel DIR --module FILE.ko --suite FILE.sh [--bin DIR]... [--timeout SECS]
 #                    [--memory MB] [--smp N] [--results FILE] [--log FILE] [--device PATH|none]
-#                    [--allow-skip ERE]... [--append ARGS]
+#                    [--allow-skip ERE]... [--append ARGS] [--icount]
 #
 # --kernel   a kernel build directory (arch/x86/boot/bzImage inside), e.g. from scripts/kernel.sh
 # --module   the module to insmod before the suite (and rmmod after it)
@@ -20,6 +20,8 @@
 #            run; without any (as in CI), every skip fails it
 # --append   more kernel command line (e.g. kmemleak=off)
 # --smp      guest CPUs (default 2, one per host core here)
+# --icount   deterministic TCG: guest clocks count instructions (1 ns = 1 instruction, idle time
+#            skipped) and every source of boot-to-boot variation we found is pinned (see below)
 # ACCEL=kvm  opt in to KVM (default TCG: nested KVM on our CI machines does not boot Linux)
 #
 # Around the suite, the guest's init adds TAP lines of its own: debugfs and cgroup2 mounted, the
@@ -34,7 +36,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-kernel= module= suite= timeout=600 memory=1024 smp=2 results= log= append= device= allow=
+kernel= module= suite= timeout=600 memory=1024 smp=2 results= log= append= device= allow= icount=
 bins=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
         --append) append=$2; shift 2 ;;
         --device) device=$2; shift 2 ;;
         --allow-skip) allow="${allow:+$allow|}($2)"; shift 2 ;;
+        --icount) icount=1; shift ;;
         *) echo "guest.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -83,6 +86,17 @@ case "$accel" in
     kvm) qemu_accel=(-accel kvm -cpu host) ;;
     *) echo "guest.sh: ACCEL must be tcg or kvm" >&2; exit 2 ;;
 esac
+if [ -n "$icount" ]; then
+    [ "$accel" = tcg ] || { echo "guest.sh: --icount needs TCG" >&2; exit 2; }
+    # No LA57 as above, and the same instructions on every boot; leaving out any of the next three
+    # changed some counts: no hardware randomness (RDRAND/RDSEED), a fixed RTC on the virtual clock
+    # (the boot time is mixed into the random pool too), no user address randomisation.  nokaslr and
+    # randomize_kstack_offset=off pin kernels built with those features (the test kernels are not).
+    accel=tcg-icount
+    qemu_accel=(-accel tcg -cpu max,-la57,-rdrand,-rdseed -icount shift=0,sleep=off
+                -rtc base=2025-01-01T00:00:00,clock=vm)
+    append="nokaslr norandmaps randomize_kstack_offset=off $append"
+fi
 console=$work/console.log
 : > "$work/ttyS1"
 # no_timer_check: on a host busy enough to starve the emulated CPU, the boot-time check that the

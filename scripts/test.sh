@@ -12,6 +12,7 @@ provision
 
 counted "host: counter rules (cargo test)" cargo test --manifest-path counter-tests/Cargo.toml
 counted "host: userspace crate (fmt, clippy, cargo test)" make -s -C userspace/eventfd-max check
+counted "host: README benchmark text matches bench/results.json" python3 bench/report.py --check
 
 stage "kernel: debug profile" "$top/scripts/kernel.sh" debug
 kdir=$("$top/scripts/kernel.sh" debug 2>/dev/null)
