@@ -50,7 +50,8 @@ if echo scan=off 2>/dev/null > /sys/kernel/debug/kmemleak; then
     check "kmemleak reports no leak" [ -z "$leaks" ]
 fi
 reports=$(dmesg | grep -E 'WARNING:|BUG:|Oops|Kernel panic|general protection|KASAN|UBSAN|kmemleak: .*new suspected|possible (circular|recursive) locking|inconsistent lock state|lock held when returning|INFO: task .* blocked|rcu.*stall|list_(add|del) corruption|refcount_t:|Call Trace:' || true)
-[ -z "$reports" ] || { dmesg | tail -80 | sed 's/^/# dmesg: /'; }
+# The matching lines first (a report early in the boot scrolls out of any tail), then the tail.
+[ -z "$reports" ] || { echo "$reports" | head -20 | sed 's/^/# report: /'; dmesg | tail -80 | sed 's/^/# dmesg: /'; }
 check "dmesg holds no kernel warning, BUG, lockdep, KASAN, UBSAN, kmemleak or hung-task report" \
     [ -z "$reports" ]
 if [ -f /results ]; then
