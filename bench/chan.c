@@ -26,7 +26,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include <linux/eventfd_max.h>
+#include <eventfd_max.h>
 
 #include "bench.h"
 

@@ -20,7 +20,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <linux/eventfd_max.h>
+#include <eventfd_max.h>
 
 #include "bench.h"
 

@@ -14,8 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <eventfd_max.h>
-
 #include "bench.h"
 
 struct config cfg;
