@@ -103,11 +103,12 @@ console=$work/console.log
 # timer interrupt arrives through the IO-APIC fails and panics ("IO-APIC + timer doesn't work!").
 cmdline="console=ttyS0 panic=-1 oops=panic quiet loglevel=4 no_timer_check"
 set +e
+# tr line-buffered, so that the console streams line by line rather than in 4 KiB blocks.
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${qemu_accel[@]}" -smp "$smp" -m "$memory" \
     -nographic -no-reboot -nodefaults -serial stdio -serial "file:$work/ttyS1" \
     -kernel "$bzimage" -initrd "$work/initramfs.gz" \
     -append "$cmdline eventfd_max.accel=$accel $append" \
-    < /dev/null 2>&1 | tr -d '\r' | tee "$console"
+    < /dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$console"
 qemu_status=${PIPESTATUS[0]}
 set -e
 [ -z "$log" ] || cp "$console" "$log"

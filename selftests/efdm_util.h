@@ -63,6 +63,13 @@ static inline bool efdm_required(void)
 	return required && !strcmp(required, "1");
 }
 
+/* In a kselftest harness test: @call fails with -1 and errno @err. */
+#define EXPECT_ERRNO(err, call) do {						\
+	errno = 0;								\
+	EXPECT_EQ(-1, (call));							\
+	EXPECT_EQ(err, errno);							\
+} while (0)
+
 /*
  * SKIP() of the kselftest harness for a missing device or test environment, or, when that is
  * required (efdm_required()), a failure with the same reason.

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "efdm_util.h"
+#include "efdm_wait.h"
 #include "kselftest_harness.h"
 
 /* Generous bounds: the guest is an emulated (TCG) machine running a debug kernel. */
@@ -114,51 +115,26 @@ static char task_state(int tid)
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
-/*
- * poll() rather than usleep()/nanosleep(): it takes no timespec, so it works for 32-bit programs
- * even on a kernel without CONFIG_COMPAT_32BIT_TIME.
- */
-static void sleep_ms(int ms)
-{
-	poll(NULL, 0, ms);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Polls @cond every millisecond for up to @ms; returns its last value. */
-#define WAIT_FOR(cond, ms) ({						\
-	long long __end = now_ms() + (ms);				\
-	while (!(cond) && now_ms() < __end)				\
-		sleep_ms(1);						\
-	(cond);								\
-})
-
 /* The helper is seen sleeping within 200 ms (a wake-up may make it run briefly) and not done. */
 static bool op_seen_sleeping(struct op *op)
 {
 	int tid = atomic_load(&op->tid);
 
-	return tid && WAIT_FOR(atomic_load(&op->done) || task_state(tid) == 'S', 200) &&
+	return tid && EFDM_WAIT_FOR(atomic_load(&op->done) || task_state(tid) == 'S', 200) &&
 	       !atomic_load(&op->done);
 }
 
 /* Has not returned after SETTLE_MS, and sleeps (in its system call: it does nothing else). */
 static bool op_still_blocked(struct op *op)
 {
-	sleep_ms(SETTLE_MS);
+	efdm_sleep_ms(SETTLE_MS);
 	return op_seen_sleeping(op);
 }
 
 /* Waits (up to SLEEP_MS) until the helper sleeps in its system call and stays there. */
 static bool op_sleeping(struct op *op)
 {
-	return WAIT_FOR(atomic_load(&op->done) || op_seen_sleeping(op), SLEEP_MS) &&
+	return EFDM_WAIT_FOR(atomic_load(&op->done) || op_seen_sleeping(op), SLEEP_MS) &&
 	       op_still_blocked(op);
 }
 
@@ -174,7 +150,7 @@ static bool op_exited(struct op *op)
 /* Waits up to JOIN_MS for the helper to return and exit, then joins it; false if it did not. */
 static bool op_join(struct op *op)
 {
-	if (!WAIT_FOR(op_exited(op), JOIN_MS))
+	if (!EFDM_WAIT_FOR(op_exited(op), JOIN_MS))
 		return false;
 	pthread_join(op->thread, NULL);
 	return true;
@@ -204,7 +180,7 @@ static bool signal_op(struct op *op)
 
 	if (pthread_kill(op->thread, SIGUSR1))
 		return false;
-	return WAIT_FOR(signals_caught != before, JOIN_MS);
+	return EFDM_WAIT_FOR(signals_caught != before, JOIN_MS);
 }
 
 /* ---- small assertion helpers ---------------------------------------------------------------- */
@@ -378,13 +354,13 @@ TEST_F(efd, read_short_buffer_einval)
 	for (size_t len = 0; len < 8; len++) {
 		errno = 0;
 		EXPECT_EQ(-1, read(self->fd, buf, len)) TH_LOG("len %zu on an empty counter", len);
-		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("len %zu on an empty counter", len);
 	}
 	ASSERT_EQ(8, efd_write(self->fd, 5));
 	for (size_t len = 0; len < 8; len++) {
 		errno = 0;
 		EXPECT_EQ(-1, read(self->fd, buf, len)) TH_LOG("len %zu", len);
-		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("len %zu", len);
 	}
 	EXPECT_EQ(5ULL, count_of(_metadata, self->fd));
 }
@@ -449,9 +425,7 @@ TEST_F(efd, read_bad_buffer_efault)
 	uint64_t v = 0;
 
 	ASSERT_EQ(8, efd_write(self->fd, 6));
-	errno = 0;
-	EXPECT_EQ(-1, read(self->fd, bad, 8));
-	EXPECT_EQ(EFAULT, errno);
+	EXPECT_ERRNO(EFAULT, read(self->fd, bad, 8));
 	EXPECT_EQ(6ULL, count_of(_metadata, self->fd));
 	EXPECT_EQ(8, efd_read(self->fd, &v));
 	EXPECT_EQ(6ULL, v);
@@ -468,7 +442,7 @@ TEST_F(efd, write_wrong_length_einval)
 	for (size_t i = 0; i < ARRAY_SIZE(lens); i++) {
 		errno = 0;
 		EXPECT_EQ(-1, write(self->fd, buf, lens[i])) TH_LOG("len %zu", lens[i]);
-		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("len %zu", lens[i]);
 	}
 	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
 	EXPECT_EQ(POLLOUT, poll_mask(self->fd));
@@ -553,9 +527,7 @@ TEST_F(efd, write_bad_buffer_efault)
 {
 	void *bad = bad_page(_metadata);
 
-	errno = 0;
-	EXPECT_EQ(-1, write(self->fd, bad, 8));
-	EXPECT_EQ(EFAULT, errno);
+	EXPECT_ERRNO(EFAULT, write(self->fd, bad, 8));
 	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
 }
 
@@ -657,9 +629,7 @@ TEST_F(efd, ioctl_unknown_enotty)
 	uint64_t buf[4] = { 5, 5, 0, 0 };
 	int native = native_eventfd(_metadata, 0, 0);
 
-	errno = 0;
-	EXPECT_EQ(-1, ioctl(native, EFD_IOC_GET_MAXIMUM, buf));
-	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_ERRNO(ENOTTY, ioctl(native, EFD_IOC_GET_MAXIMUM, buf));
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
 		errno = 0;
 		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], buf)) TH_LOG("cmd %#lx", cmds[i]);
@@ -667,6 +637,31 @@ TEST_F(efd, ioctl_unknown_enotty)
 	}
 	EXPECT_EQ(U64_MAX_VAL, efdm_get_max(self->fd));
 	close(native);
+}
+
+/*
+ * The ioctls check no access mode, as the RFC's do not: a read-only descriptor can set the maximum
+ * (it cannot write), a write-only one can read it back (it cannot read).
+ */
+TEST_F(efd, ioctls_need_no_access_mode)
+{
+	uint64_t v = 1;
+	int ro, wo;
+
+	if (efdm_native())
+		SKIP(return, "native eventfds are always O_RDWR");
+	ro = open(efdm_dev_path(), O_RDONLY | O_CLOEXEC);
+	wo = open(efdm_dev_path(), O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, ro);
+	ASSERT_LE(0, wo);
+	EXPECT_EQ(0, efdm_set_max(ro, 7));
+	EXPECT_EQ(7ULL, efdm_get_max(ro));
+	EXPECT_EQ(0, efdm_set_max(wo, 9));
+	EXPECT_EQ(9ULL, efdm_get_max(wo));
+	EXPECT_ERRNO(EBADF, write(ro, &v, sizeof(v)));
+	EXPECT_ERRNO(EBADF, read(wo, &v, sizeof(v)));
+	close(ro);
+	close(wo);
 }
 
 /* ---- EFD_IOC_CONFIGURE ---------------------------------------------------------------------- */
@@ -838,9 +833,7 @@ static void check_rwf_nowait(struct __test_metadata *_metadata, int fd, const ch
 	struct iovec iov = { .iov_base = &v, .iov_len = sizeof(v) };
 
 	TH_LOG("checking %s", what);
-	errno = 0;
-	EXPECT_EQ(-1, preadv2(fd, &iov, 1, -1, RWF_NOWAIT));
-	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_ERRNO(EAGAIN, preadv2(fd, &iov, 1, -1, RWF_NOWAIT));
 	ASSERT_EQ(8, efd_write(fd, 4));
 	EXPECT_EQ(8, preadv2(fd, &iov, 1, -1, RWF_NOWAIT));
 	EXPECT_EQ(4ULL, v);
@@ -1572,15 +1565,9 @@ TEST(eventfd_max_helper_errors)
 	probe = dup(0);
 	ASSERT_LE(0, probe);
 	close(probe);	/* the lowest free fd number */
-	errno = 0;
-	EXPECT_EQ(-1, eventfd_max(0, O_APPEND, 5));
-	EXPECT_EQ(EINVAL, errno);
-	errno = 0;
-	EXPECT_EQ(-1, eventfd_max(5, 0, 5));
-	EXPECT_EQ(EINVAL, errno);
-	errno = 0;
-	EXPECT_EQ(-1, eventfd_max(0, EFD_NONBLOCK, 0));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_ERRNO(EINVAL, eventfd_max(0, O_APPEND, 5));
+	EXPECT_ERRNO(EINVAL, eventfd_max(5, 0, 5));
+	EXPECT_ERRNO(EINVAL, eventfd_max(0, EFD_NONBLOCK, 0));
 	fd = dup(0);
 	EXPECT_EQ(probe, fd) TH_LOG("a failed eventfd_max() leaked an fd");
 	close(fd);
@@ -1852,9 +1839,7 @@ TEST_F(efd, module_pinned_while_open)
 	EXPECT_EQ(before, module_refcnt());
 	if (geteuid() != 0)
 		return;
-	errno = 0;
-	EXPECT_EQ(-1, syscall(SYS_delete_module, "eventfd_max", O_NONBLOCK));
-	EXPECT_EQ(EWOULDBLOCK, errno);
+	EXPECT_ERRNO(EWOULDBLOCK, syscall(SYS_delete_module, "eventfd_max", O_NONBLOCK));
 }
 
 TEST_HARNESS_MAIN

@@ -272,21 +272,11 @@ PARITY_TEST(positional_io_espipe, 1, EFD_NONBLOCK)
 	uint64_t v = 1;
 	struct iovec iov = { &v, 8 };
 
-	errno = 0;
-	EXPECT_EQ(-1, pread(fd, &v, 8, 0));
-	EXPECT_EQ(ESPIPE, errno);
-	errno = 0;
-	EXPECT_EQ(-1, pwrite(fd, &v, 8, 0));
-	EXPECT_EQ(ESPIPE, errno);
-	errno = 0;
-	EXPECT_EQ(-1, preadv(fd, &iov, 1, 0));
-	EXPECT_EQ(ESPIPE, errno);
-	errno = 0;
-	EXPECT_EQ(-1, pwritev(fd, &iov, 1, 0));
-	EXPECT_EQ(ESPIPE, errno);
-	errno = 0;
-	EXPECT_EQ(-1, preadv2(fd, &iov, 1, 0, 0));
-	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_ERRNO(ESPIPE, pread(fd, &v, 8, 0));
+	EXPECT_ERRNO(ESPIPE, pwrite(fd, &v, 8, 0));
+	EXPECT_ERRNO(ESPIPE, preadv(fd, &iov, 1, 0));
+	EXPECT_ERRNO(ESPIPE, pwritev(fd, &iov, 1, 0));
+	EXPECT_ERRNO(ESPIPE, preadv2(fd, &iov, 1, 0, 0));
 	EXPECT_EQ(1ULL, count_of(_metadata, fd));
 	EXPECT_EQ(0, lseek(fd, 0, SEEK_SET));
 	EXPECT_EQ(8, preadv2(fd, &iov, 1, -1, 0));

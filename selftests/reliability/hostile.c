@@ -234,9 +234,7 @@ TEST(read_lengths)
 	}
 	/* The length is checked before the count: EINVAL, not EAGAIN, on an empty counter. */
 	ASSERT_EQ(8, efd_read(fd, &v));
-	errno = 0;
-	EXPECT_EQ(-1, read(fd, buf, 7));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_ERRNO(EINVAL, read(fd, buf, 7));
 	free(buf);
 	close(fd);
 }
@@ -428,15 +426,9 @@ TEST(rwf_flags_and_offsets)
 	EXPECT_EQ(EOPNOTSUPP, errno);
 	EXPECT_STATE(fd, ((struct state){ 1, 2, 0 }));
 	/* No position to read or write at, as on an eventfd: ESPIPE, even for a negative one. */
-	errno = 0;
-	EXPECT_EQ(-1, pread(fd, &v, 8, 12345));
-	EXPECT_EQ(ESPIPE, errno);
-	errno = 0;
-	EXPECT_EQ(-1, pwrite(fd, &v, 8, 999));
-	EXPECT_EQ(ESPIPE, errno);
-	errno = 0;
-	EXPECT_EQ(-1, pread(fd, &v, 8, -1));
-	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_ERRNO(ESPIPE, pread(fd, &v, 8, 12345));
+	EXPECT_ERRNO(ESPIPE, pwrite(fd, &v, 8, 999));
+	EXPECT_ERRNO(ESPIPE, pread(fd, &v, 8, -1));
 	EXPECT_EQ(0, lseek(fd, 100, SEEK_SET));
 	EXPECT_STATE(fd, ((struct state){ 1, 2, 0 }));
 	close(fd);
@@ -449,28 +441,16 @@ TEST(unsupported_file_operations)
 
 	ASSERT_LE(0, fd) TH_LOG("open %s: %s", efdm_dev_path(), strerror(errno));
 	ASSERT_EQ(0, pipe(p));
-	errno = 0;
-	EXPECT_EQ(-1, splice(fd, NULL, p[1], NULL, 8, SPLICE_F_NONBLOCK));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_ERRNO(EINVAL, splice(fd, NULL, p[1], NULL, 8, SPLICE_F_NONBLOCK));
 	ASSERT_EQ(8, write(p[1], "\1\0\0\0\0\0\0\0", 8));
-	errno = 0;
-	EXPECT_EQ(-1, splice(p[0], NULL, fd, NULL, 8, SPLICE_F_NONBLOCK));
-	EXPECT_EQ(EINVAL, errno);
-	errno = 0;
-	EXPECT_EQ(-1, sendfile(p[1], fd, NULL, 8));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_ERRNO(EINVAL, splice(p[0], NULL, fd, NULL, 8, SPLICE_F_NONBLOCK));
+	EXPECT_ERRNO(EINVAL, sendfile(p[1], fd, NULL, 8));
 	errno = 0;
 	EXPECT_TRUE(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED);
 	EXPECT_EQ(ENODEV, errno);
-	errno = 0;
-	EXPECT_EQ(-1, ftruncate(fd, 0));
-	EXPECT_EQ(EINVAL, errno);
-	errno = 0;
-	EXPECT_EQ(-1, fallocate(fd, 0, 0, 4096));
-	EXPECT_EQ(ENODEV, errno);
-	errno = 0;
-	EXPECT_EQ(-1, fsync(fd));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_ERRNO(EINVAL, ftruncate(fd, 0));
+	EXPECT_ERRNO(ENODEV, fallocate(fd, 0, 0, 4096));
+	EXPECT_ERRNO(EINVAL, fsync(fd));
 	EXPECT_STATE(fd, ((struct state){ 4, 10, 0 }));
 	close(p[0]);
 	close(p[1]);
