@@ -20,22 +20,29 @@ pub(crate) enum Refusal {
 }
 
 /// A set of poll conditions: the readiness of a counter, or the key of a wake-up, i.e. the
-/// conditions an operation may have made true.
+/// conditions an operation may have made true.  Each condition's value is its poll bit's, so a set
+/// is its own poll mask (the kernel glue checks this at compile time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Events(u8);
+pub(crate) struct Events(u32);
 
 impl Events {
     /// No condition.
     pub(crate) const NONE: Self = Self(0);
-    /// A read would not block: the count is positive (`EPOLLIN`).
-    pub(crate) const READABLE: Self = Self(1);
-    /// A write of 1 would not block (`EPOLLOUT`).
-    pub(crate) const WRITABLE: Self = Self(2);
-    /// The count is at the maximum (`EPOLLERR`): writes never take it there; only the in-kernel
-    /// signal does, or a failed read giving its value back.
-    pub(crate) const ERROR: Self = Self(4);
+    /// A read would not block: the count is positive (`EPOLLIN`, 0x1).
+    pub(crate) const READABLE: Self = Self(0x1);
+    /// A write of 1 would not block (`EPOLLOUT`, 0x4).
+    pub(crate) const WRITABLE: Self = Self(0x4);
+    /// The count is at the maximum (`EPOLLERR`, 0x8): writes never take it there; only the
+    /// in-kernel signal does, or a failed read giving its value back.
+    pub(crate) const ERROR: Self = Self(0x8);
 
-    /// Whether every condition in `other` is in `self`.
+    /// The set as a poll mask.
+    pub(crate) const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Whether every condition in `other` is in `self` (the glue needs only [`Events::bits`]).
+    #[cfg(test)]
     pub(crate) const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
     }
@@ -186,11 +193,14 @@ impl Counter {
 
     /// What poll(2) reports.
     pub(crate) const fn readiness(&self) -> Events {
+        // The room a write may fill, plus one: no underflow, as the count never exceeds the
+        // maximum.  Both remaining conditions are read off it (one subtraction, not two).
+        let room = self.maximum - self.count;
         Events::NONE
             .with_if(self.count > 0, Events::READABLE)
             // A write of 1 fits when `maximum - count > 1`.
-            .with_if(self.maximum - 1 > self.count, Events::WRITABLE)
-            .with_if(self.count == self.maximum, Events::ERROR)
+            .with_if(room > 1, Events::WRITABLE)
+            .with_if(room == 0, Events::ERROR)
     }
 }
 

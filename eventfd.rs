@@ -26,9 +26,15 @@ use kernel::{
     prelude::*,
     seq_file::SeqFile,
     seq_print,
-    sync::lock::{
-        Guard,
-        Lock, //
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        lock::{
+            Guard,
+            Lock, //
+        },
     },
     types::Opaque,
     uaccess::{
@@ -50,20 +56,12 @@ impl From<Refusal> for Error {
     }
 }
 
-/// The poll mask for a set of [`Events`].
-fn poll_mask(events: Events) -> u32 {
-    let mut mask = 0;
-    if events.contains(Events::READABLE) {
-        mask |= bindings::POLLIN;
-    }
-    if events.contains(Events::WRITABLE) {
-        mask |= bindings::POLLOUT;
-    }
-    if events.contains(Events::ERROR) {
-        mask |= bindings::POLLERR;
-    }
-    mask
-}
+// A set of [`Events`] is its own poll mask.
+const _: () = assert!(
+    Events::READABLE.bits() == bindings::POLLIN
+        && Events::WRITABLE.bits() == bindings::POLLOUT
+        && Events::ERROR.bits() == bindings::POLLERR
+);
 
 /// `IDA_INIT_FLAGS` (`include/linux/idr.h`), whose `XA_FLAGS_LOCK_IRQ` is a cast bindgen drops.
 const IDA_INIT_FLAGS: bindings::gfp_t =
@@ -145,14 +143,12 @@ pub(crate) struct EventFd {
     /// eventfd's `wqh`: readers, writers and pollers wait on it, and its lock guards the count.
     #[pin]
     wqh: Lock<Counter, WaitQueueLock>,
+    /// The counter's readiness as a poll mask, for [`EventFd::poll`] to read without the lock, as
+    /// `eventfd_poll()` reads the count: stored under the lock after every change.  One word
+    /// where the readiness depends on two (count and maximum), so a lockless read sees the
+    /// readiness of a state that existed.
+    ready: Atomic<u32>,
     id: Id,
-}
-
-/// `wake_up_locked_poll(&wqh, key)` with the key of `events`, if any.
-fn wake(guard: &Guard<'_, Counter, WaitQueueLock>, events: Events) {
-    if events != Events::NONE {
-        wqh::wake_up_locked_poll(guard, poll_mask(events));
-    }
 }
 
 impl EventFd {
@@ -165,10 +161,20 @@ impl EventFd {
                     c"eventfd_max::wqh",
                     kernel::static_lock_class!()
                 ),
+                ready: Atomic::new(Counter::new().readiness().bits()),
                 id: Id::new()?,
             }),
             GFP_KERNEL_ACCOUNT,
         )
+    }
+
+    /// After a change of the counter under `guard`: publishes its readiness for [`Self::poll`],
+    /// then `wake_up_locked_poll(&wqh, key)` with the key of `events`, if any.
+    fn changed(&self, guard: &Guard<'_, Counter, WaitQueueLock>, events: Events) {
+        self.ready.store(guard.readiness().bits(), Relaxed);
+        if events != Events::NONE {
+            wqh::wake_up_locked_poll(guard, events.bits());
+        }
     }
 
     /// Runs `op` on the counter under the lock and wakes with the key it returns; while `op`
@@ -181,13 +187,13 @@ impl EventFd {
         let mut guard = wqh::lock_irq(&self.wqh);
         match op(&mut guard) {
             Ok((result, events)) => {
-                wake(guard.guard(), events);
+                self.changed(guard.guard(), events);
                 Ok(result)
             }
             Err(Refusal::WouldBlock) if !nonblock => {
                 wqh::wait_event_interruptible_locked_irq(guard, |guard| match op(guard) {
                     Ok((result, events)) => {
-                        wake(guard.guard(), events);
+                        self.changed(guard.guard(), events);
                         Some(Ok(result))
                     }
                     Err(Refusal::WouldBlock) => None,
@@ -221,7 +227,7 @@ impl EventFd {
     fn give_back(&self, value: u64) {
         let mut guard = wqh::lock_irq(&self.wqh);
         let events = guard.give_back(value);
-        wake(guard.guard(), events);
+        self.changed(guard.guard(), events);
     }
 
     /// write(2) of the 8 bytes at `buf`: adds the value once it fits below the maximum.
@@ -245,7 +251,7 @@ impl EventFd {
     pub(crate) fn signal(&self, value: u64) {
         let mut guard = self.wqh.lock();
         let (_, events) = guard.signal(value);
-        wake(&guard, events);
+        self.changed(&guard, events);
     }
 
     /// The ioctls of `uapi/linux/eventfd_max.h`.
@@ -260,7 +266,7 @@ impl EventFd {
                 let maximum = UserSlice::new(user, VALUE_SIZE).reader().read::<u64>()?;
                 let mut guard = wqh::lock_irq(&self.wqh);
                 let events = guard.set_maximum(maximum)?;
-                wake(guard.guard(), events);
+                self.changed(guard.guard(), events);
             }
             uapi::EFD_IOC_GET_MAXIMUM => {
                 let maximum = wqh::lock_irq(&self.wqh).maximum();
@@ -274,15 +280,15 @@ impl EventFd {
                 let semaphore = config.flags & bindings::EFD_SEMAPHORE != 0;
                 let mut guard = wqh::lock_irq(&self.wqh);
                 let events = guard.configure(config.count, config.maximum, semaphore)?;
-                wake(guard.guard(), events);
+                self.changed(guard.guard(), events);
             }
             _ => return Err(ENOTTY),
         }
         Ok(0)
     }
 
-    /// poll(2): registers on the queue, then reads the readiness under the lock (see
-    /// `Documentation/design.rst` for why not locklessly, as eventfd does).
+    /// poll(2): registers on the queue, then reads the readiness without the lock, as
+    /// `eventfd_poll()` reads the count.
     ///
     /// # Safety
     ///
@@ -295,7 +301,10 @@ impl EventFd {
     ) -> u32 {
         // SAFETY: By the contract; `self` is freed only when `file` is released.
         unsafe { wqh::poll_wait(&self.wqh, file, table) };
-        poll_mask(wqh::lock_irq(&self.wqh).readiness())
+        // If the caller will sleep, `poll_wait()` took the lock to queue it, and this load cannot
+        // move above that acquire: a change it misses comes after the caller was queued, so that
+        // change wakes it (`eventfd_poll()`'s argument; `Documentation/design.rst`).
+        self.ready.load(Relaxed)
     }
 
     /// `wake_up_poll(&ctx->wqh, EPOLLHUP)`, as `eventfd_release()` does.  Only for parity: at

@@ -50,7 +50,7 @@ static void row_na(const struct mech *m, const char *why)
 
 /* ---- 4. per-operation cost ---- */
 
-enum op { OP_PAIR, OP_POLL, OP_EPOLL, OP_CREATE, NOPS };
+enum op { OP_PAIR, OP_POLL, OP_EPOLL, OP_CREATE, OP_CREATE2, NOPS };
 
 static const struct {
 	const char *key, *title, *unit, *check;
@@ -64,6 +64,8 @@ static const struct {
 	{ "create_close", "create + close: eventfd(0, EFD_CLOEXEC); eventfd_max(0, EFD_CLOEXEC, maximum), "
 	  "i.e. open() + EFD_IOC_CONFIGURE; pipe2() + F_SETPIPE_SZ; mmap() of a shared page; eventfd + "
 	  "timerfd", "pair", "every counter opened", 4 },
+	{ "create_close_2threads", "create + close as above, on two threads at once (one per CPU): "
+	  "the cost of each, with whatever they wait for on each other", "pair", "every counter opened", 4 },
 };
 
 struct perop {
@@ -72,6 +74,45 @@ struct perop {
 	unsigned long iters, good;	/* operations, and those that did what they should */
 	uint64_t ns;
 };
+
+static void create_close_loop(struct perop *o, unsigned long n)
+{
+	struct chan c;
+
+	while (n--) {
+		chan_open(&c, &o->m, 0);	/* exits on failure */
+		chan_close(&c);
+		o->good++;
+	}
+}
+
+/* The second thread of OP_CREATE2: half of the creations. */
+static void create_close_half(void *p)
+{
+	struct perop *o = p;
+
+	create_close_loop(o, o->iters / 2);
+}
+
+/* Create+close timed; OP_CREATE2 shares the creations with a thread on the second CPU. */
+static void create_close_timed(struct perop *o)
+{
+	bool two = o->op == OP_CREATE2;
+	struct perop other = *o;
+	struct worker w;
+	uint64_t t0 = now_ns();
+
+	if (two)
+		worker_start(&w, create_close_half, &other, cfg.cpu[1]);
+	create_close_loop(o, two ? o->iters - o->iters / 2 : o->iters);
+	if (two) {
+		if (!worker_wait(&w, 600))
+			fatal("per-op: the second creating thread did not finish");
+		worker_stop(&w);
+		o->good += other.good;
+	}
+	o->ns = now_ns() - t0;
+}
 
 /* Leaves one event pending, and the tick's timer expired, so that polling reports POLLIN. */
 static void make_ready(struct chan *c)
@@ -90,8 +131,7 @@ static void perop_loop(struct perop *o)
 	unsigned long i;
 	int ep = -1;
 
-	if (o->op != OP_CREATE)
-		chan_open(&c, &o->m, 0);
+	chan_open(&c, &o->m, 0);
 	if (o->op == OP_POLL || o->op == OP_EPOLL)
 		make_ready(&c);
 	if (o->op == OP_EPOLL) {
@@ -117,18 +157,14 @@ static void perop_loop(struct perop *o)
 		case OP_EPOLL:
 			o->good += epoll_wait(ep, &ev, 1, 0) == 1 && ev.events == EPOLLIN;
 			break;
-		default:
-			chan_open(&c, &o->m, 0);	/* exits on failure */
-			chan_close(&c);
-			o->good++;
+		default:	/* create+close: create_close_timed() */
 			break;
 		}
 	}
 	o->ns = now_ns() - t0;
 	if (ep >= 0)
 		close(ep);
-	if (o->op != OP_CREATE)
-		chan_close(&c);
+	chan_close(&c);
 }
 
 /* Leaves o->iters 0 (a row shown as n/a) where the mechanism has no fd to poll. */
@@ -140,7 +176,10 @@ static void perop_trial(struct perop *o, const struct mech *m, enum op op, unsig
 	o->m = *m;
 	o->op = op;
 	o->iters = iters;
-	perop_loop(o);
+	if (op == OP_CREATE || op == OP_CREATE2)
+		create_close_timed(o);
+	else
+		perop_loop(o);
 }
 
 /* Every operation's warm-up and trials, on one pinned thread: a thread per trial would cost more

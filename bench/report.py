@@ -202,6 +202,7 @@ def cost_table(doc):
            ("poll() of a ready fd", per_op(doc, "poll"), 1),
            ("epoll_wait() of a ready fd", per_op(doc, "epoll_wait"), 1),
            ("create + close", per_op(doc, "create_close"), 1),
+           ("create + close, two threads", per_op(doc, "create_close_2threads"), 1),
            ("wake-up round trip, blocking", wakeup(doc, "blocking"), 0),
            ("wake-up round trip, epoll", wakeup(doc, "epoll"), 0)]
     names = [row_label(r) for r in ops[0][1]["rows"]]
