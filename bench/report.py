@@ -162,12 +162,13 @@ def findings(doc):
         "(writer CPU %s, p999 %s us, against eventfd_max's %s and %s us), and an event that nobody waits "
         "for costs it %s %s against eventfd_max's %s (it makes no system call); its blocking round trip "
         "through a shared futex costs %s than eventfd_max's (%.0f against %.0f). Creating a counter costs "
-        "eventfd_max %s native eventfd's (opening a device, then `EFD_IOC_CONFIGURE`). And where nothing "
+        "eventfd_max %s native eventfd's (opening a device), %s with a maximum of %s (then "
+        "`EFD_IOC_CONFIGURE`). And where nothing "
         "needs a bound, native eventfd is cheaper than eventfd_max at %s operation measured."
         % (cpu(f.futex), fmt(f.lat[f.futex]["p999_us"], 1), cpu(f.bnd), fmt(f.lat[f.bnd]["p999_us"], 1),
            fmt(f.ops["write_read"][f.futex]["cost"], 1), u, fmt(f.ops["write_read"][f.bnd]["cost"], 1),
            more_or_less(futex_rtt, bnd_rtt), futex_rtt, bnd_rtt, x("create_close", f.dev),
-           "every" if dearer == len(ratios) else "%d of the %d kinds of" % (dearer, len(ratios))),
+           x("create_close", f.bnd), doc["bounded_maximum"], "every" if dearer == len(ratios) else "%d of the %d kinds of" % (dearer, len(ratios))),
         "**What the others cannot do.** The futex counter cannot sit in an epoll set, needs memory shared "
         "between the processes, and no kernel producer can signal it. The timerfd tick bounds nothing: its "
         "writer burned %s native eventfd's CPU and its p999 was %s us, as unbounded as eventfd's %s us; what "
