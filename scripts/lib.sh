@@ -48,11 +48,13 @@ counted() {
     shift
     log=$out/logs/$(echo "$name" | tr ' /' '__').log
     before=$total_failed
-    if stage "$name" "$@" > >(tee "$log") 2>&1; then count "$log"; else
+    # $! is the tee's: the log is complete once it exits.  (Not a bare `wait`, which would also
+    # wait for a guest test.sh runs in the background.)
+    if stage "$name" "$@" > >(tee "$log") 2>&1; then wait $!; count "$log"; else
+        wait $!
         count "$log"
         [ "$total_failed" -gt "$before" ] || total_failed=$((total_failed + 1))
     fi
-    wait
 }
 
 # provision: installs the toolchain as root; otherwise only checks that it is there.
