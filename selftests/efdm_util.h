@@ -56,6 +56,10 @@ static inline bool efdm_native(void)
 	return native && !strcmp(native, "1");
 }
 
+/*
+ * EVENTFD_MAX_DEVICE_TESTS=1 (the guest suite sets it): a missing device, debugfs or cgroup2 is a
+ * failure, not a reason to skip.
+ */
 static inline bool efdm_required(void)
 {
 	const char *required = getenv("EVENTFD_MAX_DEVICE_TESTS");
@@ -246,17 +250,6 @@ static inline bool efd_count(int fd, uint64_t *count)
 	return true;
 }
 
-/*
- * EVENTFD_MAX_DEVICE_TESTS=1 (the guest suite sets it): a missing device is a failure, not a
- * reason to skip.
- */
-static inline bool efdm_device_required(void)
-{
-	const char *required = getenv("EVENTFD_MAX_DEVICE_TESTS");
-
-	return required && !strcmp(required, "1");
-}
-
 /* The module is not loaded and the suite does not require it: the device's tests skip. */
 static inline bool efdm_device_absent(void)
 {
@@ -266,7 +259,7 @@ static inline bool efdm_device_absent(void)
 		close(fd);
 		return false;
 	}
-	return errno == ENOENT && !efdm_device_required();
+	return errno == ENOENT && !efdm_required();
 }
 
 #define EFDM_SIGNAL_PATH "/sys/kernel/debug/eventfd_max/signal"

@@ -1541,7 +1541,7 @@ TEST(eventfd_max_helper_defaults_only_open)
 	int fd;
 
 	if (!helper_usable())
-		SKIP(return, "the helper opens " EVENTFD_MAX_DEVICE ", which is not in use");
+		EFDM_SKIP(return, "the helper opens " EVENTFD_MAX_DEVICE ", which is not in use");
 	fd = eventfd_max(0, EFD_CLOEXEC, UINT64_MAX);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, efd_fdinfo(fd, &fi));
