@@ -259,7 +259,7 @@ impl EventFd {
     /// Errors: `EFAULT` for an argument that cannot be copied, `EINVAL` for a maximum at or below
     /// the count or a configuration out of range, `EBUSY` for a configuration after first use,
     /// `ENOTTY` for any other command.
-    pub(crate) fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
+    pub(crate) fn ioctl(&self, cmd: u32, arg: usize) -> Result {
         let user = UserPtr::from_addr(arg);
         match cmd {
             uapi::EFD_IOC_SET_MAXIMUM => {
@@ -284,7 +284,7 @@ impl EventFd {
             }
             _ => return Err(ENOTTY),
         }
-        Ok(0)
+        Ok(())
     }
 
     /// poll(2): registers on the queue, then reads the readiness without the lock, as

@@ -196,7 +196,7 @@ unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong)
     // SAFETY: The file is ours and open for the duration of the call.
     let eventfd = unsafe { private(file) };
     match eventfd.ioctl(cmd, arg) {
-        Ok(ret) => ret as c_long,
+        Ok(()) => 0,
         Err(err) => err.to_errno() as c_long,
     }
 }
