@@ -262,22 +262,37 @@ static inline bool efdm_device_absent(void)
 	return errno == ENOENT && !efdm_required();
 }
 
+/* The module's debugfs hooks: the in-kernel signal in process context, and from hard irq. */
 #define EFDM_SIGNAL_PATH "/sys/kernel/debug/eventfd_max/signal"
+#define EFDM_HARDIRQ_PATH EFDM_SIGNAL_PATH "_hardirq"
 
-/* The in-kernel eventfd_signal() equivalent on our descriptor @fd, through debugfs; 0 or -errno. */
-static inline int efdm_kernel_signal(int fd, uint64_t n)
+/* Writes @text to the debugfs hook @path in one write(2); 0 or -errno. */
+static inline int efdm_hook_write(const char *path, const char *text)
 {
-	char text[48];
-	int len = snprintf(text, sizeof(text), "%d %llu", fd, (unsigned long long)n);
-	int hook = open(EFDM_SIGNAL_PATH, O_WRONLY | O_CLOEXEC);
-	ssize_t ret;
+	ssize_t len = (ssize_t)strlen(text), ret;
+	int hook = open(path, O_WRONLY | O_CLOEXEC);
 
 	if (hook < 0)
 		return -errno;
-	ret = write(hook, text, len);
+	ret = write(hook, text, (size_t)len);
 	ret = ret < 0 ? -errno : ret == len ? 0 : -EIO;
 	close(hook);
 	return (int)ret;
+}
+
+/* The in-kernel eventfd_signal() equivalent on our descriptor @fd, through hook @path. */
+static inline int efdm_kernel_signal_at(const char *path, int fd, uint64_t n)
+{
+	char text[48];
+
+	snprintf(text, sizeof(text), "%d %llu", fd, (unsigned long long)n);
+	return efdm_hook_write(path, text);
+}
+
+/* The in-kernel signal in the caller's context, with interrupts disabled; 0 or -errno. */
+static inline int efdm_kernel_signal(int fd, uint64_t n)
+{
+	return efdm_kernel_signal_at(EFDM_SIGNAL_PATH, fd, n);
 }
 
 /* xorshift64*: small, deterministic, good enough to pick operations. */

@@ -34,8 +34,6 @@
 #define JOIN_MS		5000	/* how long a released helper may take to return */
 
 #define DEBUGFS_DIR	"/sys/kernel/debug"
-#define SIGNAL_PATH	DEBUGFS_DIR "/eventfd_max/signal"
-#define HARDIRQ_PATH	SIGNAL_PATH "_hardirq"
 #ifndef DEBUGFS_MAGIC
 #define DEBUGFS_MAGIC	0x64626720
 #endif
@@ -1575,41 +1573,10 @@ TEST(eventfd_max_helper_errors)
 
 /* ---- the in-kernel eventfd_signal() equivalent, through debugfs ----------------------------- */
 
-/* Writes @text ("<fd> <n>") to the debugfs hook @path; returns 0 or -errno. */
-static int kernel_signal_at(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t ret;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, text, strlen(text));
-	err = errno;
-	close(fd);
-	if (ret < 0)
-		return -err;
-	return ret == (ssize_t)strlen(text) ? 0 : -EIO;
-}
-
-static int kernel_signal_via(const char *path, int fd, uint64_t n)
-{
-	char text[48];
-
-	snprintf(text, sizeof(text), "%d %llu", fd, (unsigned long long)n);
-	return kernel_signal_at(path, text);
-}
-
-/* The in-kernel signal in the writer's context, with interrupts disabled. */
-static int kernel_signal(int fd, uint64_t n)
-{
-	return kernel_signal_via(SIGNAL_PATH, fd, n);
-}
-
 /* The in-kernel signal from a timer in hard interrupt context; returns once it has fired. */
 static int kernel_signal_hardirq(int fd, uint64_t n)
 {
-	return kernel_signal_via(HARDIRQ_PATH, fd, n);
+	return efdm_kernel_signal_at(EFDM_HARDIRQ_PATH, fd, n);
 }
 
 /* A counter (blocking, unconfigured) plus a reachable debugfs hook. */
@@ -1636,8 +1603,10 @@ FIXTURE_SETUP(ksig)
 			EFDM_SKIP(return, "debugfs not mounted and mount failed: %s",
 				  strerror(errno));
 	}
-	ASSERT_EQ(0, access(SIGNAL_PATH, W_OK)) TH_LOG("%s: %s", SIGNAL_PATH, strerror(errno));
-	ASSERT_EQ(0, access(HARDIRQ_PATH, W_OK)) TH_LOG("%s: %s", HARDIRQ_PATH, strerror(errno));
+	ASSERT_EQ(0, access(EFDM_SIGNAL_PATH, W_OK))
+		TH_LOG("%s: %s", EFDM_SIGNAL_PATH, strerror(errno));
+	ASSERT_EQ(0, access(EFDM_HARDIRQ_PATH, W_OK))
+		TH_LOG("%s: %s", EFDM_HARDIRQ_PATH, strerror(errno));
 }
 
 FIXTURE_TEARDOWN(ksig)
@@ -1653,13 +1622,13 @@ TEST_F(ksig, adds_and_wakes_reader)
 	uint64_t v = 0;
 
 	CONFIGURE(self->fd, 2, 10, 0);
-	ASSERT_EQ(0, kernel_signal(self->fd, 3));
+	ASSERT_EQ(0, efdm_kernel_signal(self->fd, 3));
 	EXPECT_EQ(5ULL, count_of(_metadata, self->fd));
 	ASSERT_EQ(8, efd_read(self->fd, &v));
 	EXPECT_EQ(5ULL, v);
 	ASSERT_EQ(0, op_start(&reader, OP_READ, self->fd, 0, 0));
 	ASSERT_TRUE(op_sleeping(&reader));
-	ASSERT_EQ(0, kernel_signal(self->fd, 1));
+	ASSERT_EQ(0, efdm_kernel_signal(self->fd, 1));
 	ASSERT_TRUE(op_join(&reader));
 	EXPECT_EQ(8, reader.ret);
 	EXPECT_EQ(1ULL, reader.value);
@@ -1676,13 +1645,13 @@ TEST_F(ksig, saturates_at_maximum)
 	int dflt;
 
 	CONFIGURE(self->fd, 0, 10, 0);
-	ASSERT_EQ(0, kernel_signal(self->fd, 100));
+	ASSERT_EQ(0, efdm_kernel_signal(self->fd, 100));
 	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
 	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
 	ASSERT_EQ(0, set_nonblock(self->fd, true));
 	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 0));
 	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 1));
-	ASSERT_EQ(0, kernel_signal(self->fd, 1));	/* stays at the maximum */
+	ASSERT_EQ(0, efdm_kernel_signal(self->fd, 1));	/* stays at the maximum */
 	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
 	ASSERT_EQ(0, set_nonblock(self->fd, false));
 	ASSERT_EQ(0, op_start(&writer, OP_WRITE, self->fd, 1, 0));
@@ -1697,7 +1666,7 @@ TEST_F(ksig, saturates_at_maximum)
 	dflt = efdm_open(O_NONBLOCK);
 	ASSERT_LE(0, dflt);
 	ASSERT_EQ(8, efd_write(dflt, ~0ULL - 2));
-	ASSERT_EQ(0, kernel_signal(dflt, 5));
+	ASSERT_EQ(0, efdm_kernel_signal(dflt, 5));
 	EXPECT_EQ(POLLIN | POLLERR, poll_mask(dflt));
 	EXPECT_EQ(-EAGAIN, efd_write(dflt, 0));
 	ASSERT_EQ(8, efd_read(dflt, &v));
@@ -1709,7 +1678,7 @@ TEST_F(ksig, saturates_at_maximum)
 TEST_F(ksig, saturated_count_then_set_maximum)
 {
 	CONFIGURE(self->fd, 5, 10, 0);
-	ASSERT_EQ(0, kernel_signal(self->fd, 9));
+	ASSERT_EQ(0, efdm_kernel_signal(self->fd, 9));
 	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
 	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
 	EXPECT_EQ(-EINVAL, efdm_set_max(self->fd, 10));
@@ -1759,7 +1728,7 @@ TEST_F(ksig, configure_ebusy_after_signal)
 {
 	struct efd_fdinfo fi;
 
-	ASSERT_EQ(0, kernel_signal(self->fd, 2));
+	ASSERT_EQ(0, efdm_kernel_signal(self->fd, 2));
 	EXPECT_EQ(-EBUSY, efdm_configure(self->fd, 1, 10, EFD_SEMAPHORE));
 	EXPECT_EQ(U64_MAX_VAL, efdm_get_max(self->fd));
 	ASSERT_EQ(0, efd_fdinfo(self->fd, &fi));
@@ -1773,7 +1742,7 @@ TEST_F(ksig, configure_ebusy_after_signal)
  */
 TEST_F(ksig, rejects_other_fds)
 {
-	static const char *const hooks[] = { SIGNAL_PATH, HARDIRQ_PATH };
+	static const char *const hooks[] = { EFDM_SIGNAL_PATH, EFDM_HARDIRQ_PATH };
 	int native = native_eventfd(_metadata, 0, 0);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	/* Numbered above anything open, so the hook's own open does not take the number back. */
@@ -1785,16 +1754,17 @@ TEST_F(ksig, rejects_other_fds)
 	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++) {
 		const char *h = hooks[i];
 
-		EXPECT_EQ(-EINVAL, kernel_signal_via(h, native, 1)) TH_LOG("%s: eventfd(2)", h);
+		EXPECT_EQ(-EINVAL, efdm_kernel_signal_at(h, native, 1)) TH_LOG("%s: eventfd(2)", h);
 		EXPECT_EQ(0ULL, count_of(_metadata, native));
-		EXPECT_EQ(-EINVAL, kernel_signal_via(h, null, 1)) TH_LOG("%s: /dev/null", h);
-		EXPECT_EQ(-EBADF, kernel_signal_via(h, closed, 1)) TH_LOG("%s: closed fd", h);
-		EXPECT_EQ(-EBADF, kernel_signal_via(h, 1000000, 1)) TH_LOG("%s: never opened", h);
-		EXPECT_EQ(-EINVAL, kernel_signal_via(h, -1, 1)) TH_LOG("%s: fd -1", h);
-		EXPECT_EQ(-EINVAL, kernel_signal_at(h, "not a number"));
-		EXPECT_EQ(-EINVAL, kernel_signal_at(h, "3"));
-		EXPECT_EQ(-EINVAL, kernel_signal_at(h, "3 1 2"));
-		EXPECT_EQ(-EINVAL, kernel_signal_at(h, "3 18446744073709551616"));	/* 2^64 */
+		EXPECT_EQ(-EINVAL, efdm_kernel_signal_at(h, null, 1)) TH_LOG("%s: /dev/null", h);
+		EXPECT_EQ(-EBADF, efdm_kernel_signal_at(h, closed, 1)) TH_LOG("%s: closed fd", h);
+		EXPECT_EQ(-EBADF, efdm_kernel_signal_at(h, 1000000, 1))
+			TH_LOG("%s: never opened", h);
+		EXPECT_EQ(-EINVAL, efdm_kernel_signal_at(h, -1, 1)) TH_LOG("%s: fd -1", h);
+		EXPECT_EQ(-EINVAL, efdm_hook_write(h, "not a number"));
+		EXPECT_EQ(-EINVAL, efdm_hook_write(h, "3"));
+		EXPECT_EQ(-EINVAL, efdm_hook_write(h, "3 1 2"));
+		EXPECT_EQ(-EINVAL, efdm_hook_write(h, "3 18446744073709551616"));	/* 2^64 */
 	}
 	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
 	close(native);

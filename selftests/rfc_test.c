@@ -117,8 +117,7 @@ TEST_F(rfc, eventfd_check_write)
 	uint64_t value = 1;
 
 	self->fd = rfc_eventfd2(_metadata, 0, 0);
-	EXPECT_EQ(-1, write(self->fd, &value, sizeof(uint32_t)));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_ERRNO(EINVAL, write(self->fd, &value, sizeof(uint32_t)));
 	EXPECT_EQ(8, efd_write(self->fd, 1));
 	EXPECT_EQ(-EINVAL, efd_write(self->fd, UINT64_MAX));
 }
@@ -129,8 +128,7 @@ TEST_F(rfc, eventfd_check_read)
 	uint64_t value = 0;
 
 	self->fd = rfc_eventfd2(_metadata, 1, 0);
-	EXPECT_EQ(-1, read(self->fd, &value, sizeof(uint32_t)));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_ERRNO(EINVAL, read(self->fd, &value, sizeof(uint32_t)));
 	EXPECT_EQ(8, efd_read(self->fd, &value));
 	EXPECT_EQ(1ULL, value);
 }
@@ -273,8 +271,7 @@ TEST_F(rfc_ioctl, eventfd_check_fdinfo_maximum)
 TEST_F(rfc_ioctl, eventfd_check_ioctl_unknown)
 {
 	self->fd = rfc_eventfd2(_metadata, 0, 0);
-	EXPECT_EQ(-1, ioctl(self->fd, _IO('J', 0xff)));
-	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO('J', 0xff)));
 }
 
 TEST_HARNESS_MAIN

@@ -24,8 +24,6 @@
 #define MANY_FDS	2000
 #define MEMCG_FDS	2000
 #define CGROUP_ROOT	"/sys/fs/cgroup"
-#define SIGNAL_PATH	"/sys/kernel/debug/" MODULE_NAME "/signal"
-#define HARDIRQ_PATH	SIGNAL_PATH "_hardirq"
 #define MODULE_FILE	"/lib/modules/" MODULE_NAME ".ko"
 
 /* What must not change when a call is refused. */
@@ -489,8 +487,8 @@ static int unprivileged(int inherited)
 	if (raw_fdinfo(fd, &fi) || fi.count != 2 || fi.maximum != 100 || fi.semaphore != 1)
 		return 7;
 	/* Root-only doors stay shut. */
-	if (open(SIGNAL_PATH, O_WRONLY) >= 0 || (errno != EACCES && errno != ENOENT) ||
-	    open(HARDIRQ_PATH, O_WRONLY) >= 0 || (errno != EACCES && errno != ENOENT))
+	if (open(EFDM_SIGNAL_PATH, O_WRONLY) >= 0 || (errno != EACCES && errno != ENOENT) ||
+	    open(EFDM_HARDIRQ_PATH, O_WRONLY) >= 0 || (errno != EACCES && errno != ENOENT))
 		return 8;
 	if (syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) != -1 || errno != EPERM)
 		return 9;

@@ -350,6 +350,15 @@ static void sample(struct run *run, uint64_t maximum)
 			  cfg->fixed_max, fi.count, mask);
 }
 
+/* Records @maximum as the next one in effect, for writers to judge EINVAL against. */
+static void publish_maximum(struct run *run, uint64_t maximum)
+{
+	uint64_t g = __atomic_load_n(&run->max_gen, __ATOMIC_SEQ_CST) + 1;
+
+	__atomic_store_n(&run->history[g % HISTORY], maximum, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&run->max_gen, g, __ATOMIC_SEQ_CST);
+}
+
 /*
  * Sets a random maximum.  It is refused (EINVAL) only at or below the count, which never exceeds
  * the maximum in effect, and then the maximum stays; otherwise GET_MAXIMUM reads it back.
@@ -357,17 +366,14 @@ static void sample(struct run *run, uint64_t maximum)
  */
 static uint64_t change_maximum(struct run *run, uint64_t old)
 {
-	uint64_t maximum = random_maximum(run), got, g;
+	uint64_t maximum = random_maximum(run), got;
 	int r;
 
-	g = __atomic_load_n(&run->max_gen, __ATOMIC_SEQ_CST) + 1;
-	__atomic_store_n(&run->history[g % HISTORY], maximum, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&run->max_gen, g, __ATOMIC_SEQ_CST);
+	publish_maximum(run, maximum);
 	r = efdm_set_max(run->fd, maximum);
 	if (r == -EINVAL && maximum <= old) {
 		run->chaos.set_max_einval++;
-		__atomic_store_n(&run->history[(g + 1) % HISTORY], old, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&run->max_gen, g + 1, __ATOMIC_SEQ_CST);
+		publish_maximum(run, old);
 		maximum = old;
 	} else if (r) {
 		violation(run, "SET_MAXIMUM %" PRIu64 " (was %" PRIu64 "): %s", maximum, old,
@@ -582,10 +588,7 @@ static void one_run(const struct run_cfg *cfg, uint64_t ms)
 	atomic_store(&run->stop, true);
 	joined = !join_bounded(chaos, JOIN_MS);
 	if (!cfg->fixed_max) {
-		uint64_t g = __atomic_load_n(&run->max_gen, __ATOMIC_SEQ_CST) + 1;
-
-		__atomic_store_n(&run->history[g % HISTORY], U64_MAX_VAL, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&run->max_gen, g, __ATOMIC_SEQ_CST);
+		publish_maximum(run, U64_MAX_VAL);
 		if (efdm_set_max(run->fd, U64_MAX_VAL))
 			violation(run, "final SET_MAXIMUM failed");
 	}
