@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,6 +66,20 @@ static inline bool efdm_required(void)
 	const char *required = getenv("EVENTFD_MAX_DEVICE_TESTS");
 
 	return required && !strcmp(required, "1");
+}
+
+static inline void efdm_nop_handler(int sig)
+{
+	(void)sig;
+}
+
+/* Signal @sig interrupts a blocked system call: a handler that does nothing, without SA_RESTART. */
+static inline int efdm_install_interrupt(int sig)
+{
+	struct sigaction sa = { .sa_handler = efdm_nop_handler };
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(sig, &sa, NULL);
 }
 
 /* In a kselftest harness test: @call fails with -1 and errno @err. */

@@ -118,18 +118,10 @@ static inline bool efdm_helper_join(struct efdm_helper *h, int ms)
 	return true;
 }
 
-static inline void efdm_ignore_signal(int sig)
-{
-	(void)sig;
-}
-
-/* SIGUSR1 interrupts a helper's system call: a handler without SA_RESTART, so EINTR. */
+/* SIGUSR1 interrupts a helper's system call (EINTR). */
 static inline int efdm_catch_sigusr1(void)
 {
-	struct sigaction sa = { .sa_handler = efdm_ignore_signal };
-
-	sigemptyset(&sa.sa_mask);
-	return sigaction(SIGUSR1, &sa, NULL);
+	return efdm_install_interrupt(SIGUSR1);
 }
 
 /* Interrupts a helper asleep in its call and joins it; false if it did not return. */

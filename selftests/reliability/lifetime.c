@@ -655,7 +655,7 @@ int main(int argc, char **argv)
 	unsigned int secs = argc > 2 ? (unsigned int)atoi(argv[2]) : 2;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	rel_install_interrupt(SIGUSR1);
+	efdm_install_interrupt(SIGUSR1);
 	alarm(300);	/* nothing here may hang the suite */
 	base = module_refcnt();
 	if (strcmp(cmd, "race-open") && strcmp(cmd, "no-module") && base < 0) {

@@ -109,19 +109,6 @@ static inline int join_bounded(pthread_t thread, unsigned int ms)
 }
 
 /* A handler that only interrupts: installed without SA_RESTART, so sleeping calls return EINTR. */
-static inline void rel_nop_handler(int sig)
-{
-	(void)sig;
-}
-
-static inline void rel_install_interrupt(int sig)
-{
-	struct sigaction sa = { .sa_handler = rel_nop_handler };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(sig, &sa, NULL);
-}
-
 /*
  * User pointers that must make any copy to or from them fail with EFAULT.  On a 64-bit build the
  * kernel-address and non-canonical entries are real kernel/hole addresses; a 32-bit process has no

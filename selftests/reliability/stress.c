@@ -675,7 +675,7 @@ int main(int argc, char **argv)
 		seed = now_ns() | 1;
 	if (efdm_native())
 		ksft_exit_skip("needs the device (a maximum)\n");
-	rel_install_interrupt(SIGUSR1);
+	efdm_install_interrupt(SIGUSR1);
 	ksft_print_header();
 	ksft_set_plan(4 * nruns);
 	ksft_print_msg("seed %" PRIu64 ", %" PRIu64 " s total, %" PRIu64 " writers, %" PRIu64
