@@ -82,6 +82,16 @@ static inline int efdm_install_interrupt(int sig)
 	return sigaction(sig, &sa, NULL);
 }
 
+/* In a kselftest harness test: the count in @fd's fdinfo, failing the test if there is none. */
+#define efdm_count_of(fd) ({							\
+	uint64_t __count = 0;							\
+	int __fd = (fd);							\
+									\
+	ASSERT_TRUE(efd_count(__fd, &__count))					\
+		TH_LOG("no eventfd-count in fdinfo of fd %d", __fd);		\
+	__count;								\
+})
+
 /* In a kselftest harness test: @call fails with -1 and errno @err. */
 #define EXPECT_ERRNO(err, call) do {						\
 	errno = 0;								\

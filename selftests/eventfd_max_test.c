@@ -183,14 +183,6 @@ static bool signal_op(struct op *op)
 
 /* ---- small assertion helpers ---------------------------------------------------------------- */
 
-static uint64_t count_of(struct __test_metadata *_metadata, int fd)
-{
-	uint64_t count = 0;
-
-	ASSERT_TRUE(efd_count(fd, &count)) TH_LOG("no eventfd-count in fdinfo of fd %d", fd);
-	return count;
-}
-
 /* A PROT_NONE page: a user address every copy to or from fails on. */
 static void *bad_page(struct __test_metadata *_metadata)
 {
@@ -298,7 +290,7 @@ TEST_F(efd, open_counters_independent)
 
 	ASSERT_LE(0, other);
 	ASSERT_EQ(8, efd_write(self->fd, 7));
-	EXPECT_EQ(0ULL, count_of(_metadata, other));
+	EXPECT_EQ(0ULL, efdm_count_of(other));
 	EXPECT_EQ(POLLOUT, poll_mask(other));
 	EXPECT_EQ(-EAGAIN, efd_read(other, &v));
 	ASSERT_EQ(0, efdm_set_max(self->fd, 100));
@@ -306,7 +298,7 @@ TEST_F(efd, open_counters_independent)
 	/* self->fd is used, the other one is still configurable. */
 	EXPECT_EQ(0, efdm_configure(other, 1, 3, EFD_SEMAPHORE));
 	EXPECT_EQ(100ULL, efdm_get_max(self->fd));
-	EXPECT_EQ(7ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(7ULL, efdm_count_of(self->fd));
 	close(other);
 }
 
@@ -360,7 +352,7 @@ TEST_F(efd, read_short_buffer_einval)
 		EXPECT_EQ(-1, read(self->fd, buf, len)) TH_LOG("len %zu", len);
 		EXPECT_EQ(EINVAL, errno) TH_LOG("len %zu", len);
 	}
-	EXPECT_EQ(5ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(5ULL, efdm_count_of(self->fd));
 }
 
 /* A buffer longer than 8 bytes reads exactly 8. */
@@ -372,7 +364,7 @@ TEST_F(efd, read_long_buffer_returns_8)
 	EXPECT_EQ(8, read(self->fd, buf, sizeof(buf)));
 	EXPECT_EQ(9ULL, buf[0]);
 	EXPECT_EQ(~0ULL, buf[1]);
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, efdm_count_of(self->fd));
 }
 
 /* Reading 0 when non-blocking is EAGAIN. */
@@ -396,7 +388,7 @@ TEST_F(efd, read_nonsemaphore_returns_all)
 	ASSERT_EQ(8, efd_write(self->fd, 2));
 	ASSERT_EQ(8, efd_read(self->fd, &v));
 	EXPECT_EQ(42ULL, v);
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, efdm_count_of(self->fd));
 	EXPECT_EQ(POLLOUT, poll_mask(self->fd));
 }
 
@@ -411,7 +403,7 @@ TEST_F(efd, read_semaphore_returns_one)
 		v = 0;
 		ASSERT_EQ(8, efd_read(self->fd, &v));
 		EXPECT_EQ(1ULL, v);
-		EXPECT_EQ(left, count_of(_metadata, self->fd));
+		EXPECT_EQ(left, efdm_count_of(self->fd));
 	}
 	EXPECT_EQ(-EAGAIN, efd_read(self->fd, &v));
 }
@@ -424,7 +416,7 @@ TEST_F(efd, read_bad_buffer_efault)
 
 	ASSERT_EQ(8, efd_write(self->fd, 6));
 	EXPECT_ERRNO(EFAULT, read(self->fd, bad, 8));
-	EXPECT_EQ(6ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(6ULL, efdm_count_of(self->fd));
 	EXPECT_EQ(8, efd_read(self->fd, &v));
 	EXPECT_EQ(6ULL, v);
 }
@@ -442,7 +434,7 @@ TEST_F(efd, write_wrong_length_einval)
 		EXPECT_EQ(-1, write(self->fd, buf, lens[i])) TH_LOG("len %zu", lens[i]);
 		EXPECT_EQ(EINVAL, errno) TH_LOG("len %zu", lens[i]);
 	}
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, efdm_count_of(self->fd));
 	EXPECT_EQ(POLLOUT, poll_mask(self->fd));
 }
 
@@ -461,12 +453,12 @@ TEST_F(efd, write_value_not_below_maximum_einval)
 	ASSERT_EQ(0, set_nonblock(self->fd, true));
 	EXPECT_EQ(-EINVAL, efd_write(self->fd, 10));	/* EINVAL, not EAGAIN */
 	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 1));
-	EXPECT_EQ(9ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(9ULL, efdm_count_of(self->fd));
 	/* The default maximum makes this upstream's ULLONG_MAX rule. */
 	fresh = efdm_open(0);
 	ASSERT_LE(0, fresh);
 	EXPECT_EQ(-EINVAL, efd_write(fresh, ~0ULL));
-	EXPECT_EQ(0ULL, count_of(_metadata, fresh));
+	EXPECT_EQ(0ULL, efdm_count_of(fresh));
 	close(fresh);
 }
 
@@ -481,12 +473,12 @@ TEST_F(efd, write_fits_while_room_exceeds_value)
 	EXPECT_EQ(8, efd_write(self->fd, 6));		/* room 7 > 6: count 9 */
 	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 1));
 	EXPECT_EQ(8, efd_write(self->fd, 0));		/* room 1 > 0 */
-	EXPECT_EQ(9ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(9ULL, efdm_count_of(self->fd));
 	ASSERT_EQ(8, efd_read(self->fd, &v));
 	EXPECT_EQ(9ULL, v);
 	EXPECT_EQ(-EINVAL, efd_write(self->fd, 10));	/* the maximum itself never fits */
 	EXPECT_EQ(8, efd_write(self->fd, 9));		/* room 10 > 9 */
-	EXPECT_EQ(9ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(9ULL, efdm_count_of(self->fd));
 }
 
 /* Near ULLONG_MAX with the default maximum, exactly as on eventfd(2). */
@@ -526,7 +518,7 @@ TEST_F(efd, write_bad_buffer_efault)
 	void *bad = bad_page(_metadata);
 
 	EXPECT_ERRNO(EFAULT, write(self->fd, bad, 8));
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, efdm_count_of(self->fd));
 }
 
 /* A write of 0 succeeds and does not release a blocked reader (it has nothing to read). */
@@ -538,7 +530,7 @@ TEST_F(efd, write_zero_keeps_reader_blocked)
 	ASSERT_TRUE(op_sleeping(&reader));
 	EXPECT_EQ(8, efd_write(self->fd, 0));
 	EXPECT_TRUE(op_still_blocked(&reader));
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, efdm_count_of(self->fd));
 	ASSERT_EQ(8, efd_write(self->fd, 2));
 	ASSERT_TRUE(op_join(&reader));
 	EXPECT_EQ(8, reader.ret);
@@ -586,7 +578,7 @@ TEST_F(efd, set_maximum_at_or_below_count_einval)
 		EXPECT_EQ(10ULL, efdm_get_max(self->fd));
 		EXPECT_EQ(POLLIN | POLLOUT, poll_mask(self->fd));
 	}
-	EXPECT_EQ(4ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(4ULL, efdm_count_of(self->fd));
 	ASSERT_EQ(0, efdm_set_max(self->fd, 5));
 	EXPECT_EQ(POLLIN, poll_mask(self->fd));		/* maximum - 1 == count */
 	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 1));
@@ -613,7 +605,7 @@ TEST_F(efd, ioctl_bad_pointer_efault)
 		EXPECT_EQ(EFAULT, errno) TH_LOG("cmd %#lx, NULL", cmds[i]);
 	}
 	EXPECT_EQ(U64_MAX_VAL, efdm_get_max(self->fd));
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, efdm_count_of(self->fd));
 	EXPECT_EQ(0, efdm_configure(self->fd, 1, 5, 0));	/* a fault does not use it up */
 }
 
@@ -702,7 +694,7 @@ static void configure_einval(struct __test_metadata *_metadata, int fd,
 				 (unsigned long long)config.maximum, config.flags, config.reserved);
 	EXPECT_EQ(EINVAL, err);
 	EXPECT_EQ(U64_MAX_VAL, efdm_get_max(fd));
-	EXPECT_EQ(0ULL, count_of(_metadata, fd));
+	EXPECT_EQ(0ULL, efdm_count_of(fd));
 }
 
 /* flags other than 0 / EFD_SEMAPHORE are EINVAL (EFD_NONBLOCK and EFD_CLOEXEC belong to open()). */
@@ -737,7 +729,7 @@ TEST_F(efd, configure_count_not_below_maximum_einval)
 	configure_einval(_metadata, self->fd, (struct eventfd_max_config){ 1, 1, 0, 0 });
 	configure_einval(_metadata, self->fd, (struct eventfd_max_config){ ~0ULL, ~0ULL, 0, 0 });
 	EXPECT_EQ(0, efdm_configure(self->fd, 9, 10, 0));
-	EXPECT_EQ(9ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(9ULL, efdm_count_of(self->fd));
 }
 
 /* maximum 0 is EINVAL. */
@@ -897,7 +889,7 @@ TEST_F(efd, blocked_reader_released_by_write)
 	ASSERT_TRUE(op_join(&reader));
 	EXPECT_EQ(8, reader.ret);
 	EXPECT_EQ(7ULL, reader.value);
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, efdm_count_of(self->fd));
 }
 
 /* CONFIGURE with a positive count wakes a reader already blocked on the fresh counter. */
@@ -911,7 +903,7 @@ TEST_F(efd, configure_wakes_blocked_reader)
 	ASSERT_TRUE(op_join(&reader));
 	EXPECT_EQ(8, reader.ret);
 	EXPECT_EQ(3ULL, reader.value);
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, efdm_count_of(self->fd));
 }
 
 /* CONFIGURE with count 0 leaves it asleep, until a write. */
@@ -945,7 +937,7 @@ TEST_F(efd, blocked_semaphore_readers_take_one_each)
 		EXPECT_EQ(8, readers[i].ret);
 		EXPECT_EQ(1ULL, readers[i].value);
 	}
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, efdm_count_of(self->fd));
 }
 
 /* A blocked reader hit by a signal whose handler has no SA_RESTART gets EINTR; nothing is lost. */
@@ -999,7 +991,7 @@ TEST_F(efd, blocked_writers_released_by_read)
 		ASSERT_TRUE(op_join(&writers[i]));
 		EXPECT_EQ(8, writers[i].ret);
 	}
-	EXPECT_EQ(8ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(8ULL, efdm_count_of(self->fd));
 }
 
 /* A blocked writer hit by a signal without SA_RESTART gets EINTR and adds nothing. */
@@ -1015,7 +1007,7 @@ TEST_F(efd, blocked_writer_interrupted_by_signal)
 	ASSERT_TRUE(op_join(&writer));
 	EXPECT_EQ(-1, writer.ret);
 	EXPECT_EQ(EINTR, writer.err);
-	EXPECT_EQ(9ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(9ULL, efdm_count_of(self->fd));
 }
 
 /* With SA_RESTART the interrupted write restarts, waits on, and completes after a read. */
@@ -1030,11 +1022,11 @@ TEST_F(efd, blocked_writer_restarted_with_sa_restart)
 	ASSERT_TRUE(op_sleeping(&writer));
 	ASSERT_TRUE(signal_op(&writer));
 	EXPECT_TRUE(op_sleeping(&writer));
-	EXPECT_EQ(9ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(9ULL, efdm_count_of(self->fd));
 	ASSERT_EQ(8, efd_read(self->fd, &v));
 	ASSERT_TRUE(op_join(&writer));
 	EXPECT_EQ(8, writer.ret);
-	EXPECT_EQ(5ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(5ULL, efdm_count_of(self->fd));
 }
 
 /* RFC: a write that would reach the maximum blocks until a read makes room. */
@@ -1047,12 +1039,12 @@ TEST_F(efd, rfc_write_blocks_at_maximum)
 	ASSERT_EQ(8, efd_write(self->fd, 4));
 	ASSERT_EQ(0, op_start(&writer, OP_WRITE, self->fd, 1, 0));
 	ASSERT_TRUE(op_sleeping(&writer));
-	EXPECT_EQ(4ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(4ULL, efdm_count_of(self->fd));
 	ASSERT_EQ(8, efd_read(self->fd, &v));
 	EXPECT_EQ(4ULL, v);
 	ASSERT_TRUE(op_join(&writer));
 	EXPECT_EQ(8, writer.ret);
-	EXPECT_EQ(1ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(1ULL, efdm_count_of(self->fd));
 }
 
 /* RFC: with O_NONBLOCK the write that would block fails with EAGAIN instead. */
@@ -1068,7 +1060,7 @@ TEST(rfc_eagain_with_o_nonblock)
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(8, efd_write(fd, 4));
 	EXPECT_EQ(-EAGAIN, efd_write(fd, 1));
-	EXPECT_EQ(4ULL, count_of(_metadata, fd));
+	EXPECT_EQ(4ULL, efdm_count_of(fd));
 	EXPECT_EQ(8, efd_read(fd, &v));
 	EXPECT_EQ(8, efd_write(fd, 1));
 	close(fd);
@@ -1085,7 +1077,7 @@ TEST_F(efd, rfc_raising_maximum_releases_blocked_writer)
 	ASSERT_EQ(0, efdm_set_max(self->fd, 100));
 	ASSERT_TRUE(op_join(&writer));
 	EXPECT_EQ(8, writer.ret);
-	EXPECT_EQ(14ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(14ULL, efdm_count_of(self->fd));
 	EXPECT_EQ(100ULL, efdm_get_max(self->fd));
 }
 
@@ -1108,11 +1100,11 @@ TEST_F(efd, lowered_maximum_writer_waits_for_drain)
 		ASSERT_EQ(8, efd_read(self->fd, &v));
 	}
 	EXPECT_TRUE(op_still_blocked(&writer));
-	EXPECT_EQ(2ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(2ULL, efdm_count_of(self->fd));
 	ASSERT_EQ(8, efd_read(self->fd, &v));	/* count 1: room 6 > 5 */
 	ASSERT_TRUE(op_join(&writer));
 	EXPECT_EQ(8, writer.ret);
-	EXPECT_EQ(6ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(6ULL, efdm_count_of(self->fd));
 }
 
 /* A blocked writer re-checks the EINVAL rule: lowering the maximum to <= its value fails it. */
@@ -1131,7 +1123,7 @@ TEST_F(efd, lowered_maximum_fails_blocked_writer_einval)
 						     (unsigned long long)new_max[i]);
 		EXPECT_EQ(-1, writer.ret);
 		EXPECT_EQ(EINVAL, writer.err);
-		EXPECT_EQ(3ULL, count_of(_metadata, self->fd));
+		EXPECT_EQ(3ULL, efdm_count_of(self->fd));
 	}
 }
 
@@ -1623,7 +1615,7 @@ TEST_F(ksig, adds_and_wakes_reader)
 
 	CONFIGURE(self->fd, 2, 10, 0);
 	ASSERT_EQ(0, efdm_kernel_signal(self->fd, 3));
-	EXPECT_EQ(5ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(5ULL, efdm_count_of(self->fd));
 	ASSERT_EQ(8, efd_read(self->fd, &v));
 	EXPECT_EQ(5ULL, v);
 	ASSERT_EQ(0, op_start(&reader, OP_READ, self->fd, 0, 0));
@@ -1646,13 +1638,13 @@ TEST_F(ksig, saturates_at_maximum)
 
 	CONFIGURE(self->fd, 0, 10, 0);
 	ASSERT_EQ(0, efdm_kernel_signal(self->fd, 100));
-	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(10ULL, efdm_count_of(self->fd));
 	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
 	ASSERT_EQ(0, set_nonblock(self->fd, true));
 	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 0));
 	EXPECT_EQ(-EAGAIN, efd_write(self->fd, 1));
 	ASSERT_EQ(0, efdm_kernel_signal(self->fd, 1));	/* stays at the maximum */
-	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(10ULL, efdm_count_of(self->fd));
 	ASSERT_EQ(0, set_nonblock(self->fd, false));
 	ASSERT_EQ(0, op_start(&writer, OP_WRITE, self->fd, 1, 0));
 	ASSERT_TRUE(op_sleeping(&writer));
@@ -1660,7 +1652,7 @@ TEST_F(ksig, saturates_at_maximum)
 	EXPECT_EQ(10ULL, v);
 	ASSERT_TRUE(op_join(&writer));
 	EXPECT_EQ(8, writer.ret);
-	EXPECT_EQ(1ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(1ULL, efdm_count_of(self->fd));
 
 	/* With the default maximum this is upstream's saturation at ULLONG_MAX. */
 	dflt = efdm_open(O_NONBLOCK);
@@ -1679,13 +1671,13 @@ TEST_F(ksig, saturated_count_then_set_maximum)
 {
 	CONFIGURE(self->fd, 5, 10, 0);
 	ASSERT_EQ(0, efdm_kernel_signal(self->fd, 9));
-	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(10ULL, efdm_count_of(self->fd));
 	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
 	EXPECT_EQ(-EINVAL, efdm_set_max(self->fd, 10));
 	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
 	ASSERT_EQ(0, efdm_set_max(self->fd, 12));
 	EXPECT_EQ(POLLIN | POLLOUT, poll_mask(self->fd));
-	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(10ULL, efdm_count_of(self->fd));
 }
 
 /*
@@ -1715,10 +1707,10 @@ TEST_F(ksig, from_hardirq_adds_wakes_and_saturates)
 	ASSERT_TRUE(op_join(&waiter));
 	EXPECT_EQ(1, waiter.ret);
 	EXPECT_EQ(EPOLLIN, waiter.epoll_events);
-	EXPECT_EQ(4ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(4ULL, efdm_count_of(self->fd));
 
 	ASSERT_EQ(0, kernel_signal_hardirq(self->fd, 100));
-	EXPECT_EQ(10ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(10ULL, efdm_count_of(self->fd));
 	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->fd));
 	close(ep);
 }
@@ -1755,7 +1747,7 @@ TEST_F(ksig, rejects_other_fds)
 		const char *h = hooks[i];
 
 		EXPECT_EQ(-EINVAL, efdm_kernel_signal_at(h, native, 1)) TH_LOG("%s: eventfd(2)", h);
-		EXPECT_EQ(0ULL, count_of(_metadata, native));
+		EXPECT_EQ(0ULL, efdm_count_of(native));
 		EXPECT_EQ(-EINVAL, efdm_kernel_signal_at(h, null, 1)) TH_LOG("%s: /dev/null", h);
 		EXPECT_EQ(-EBADF, efdm_kernel_signal_at(h, closed, 1)) TH_LOG("%s: closed fd", h);
 		EXPECT_EQ(-EBADF, efdm_kernel_signal_at(h, 1000000, 1))
@@ -1766,7 +1758,7 @@ TEST_F(ksig, rejects_other_fds)
 		EXPECT_EQ(-EINVAL, efdm_hook_write(h, "3 1 2"));
 		EXPECT_EQ(-EINVAL, efdm_hook_write(h, "3 18446744073709551616"));	/* 2^64 */
 	}
-	EXPECT_EQ(0ULL, count_of(_metadata, self->fd));
+	EXPECT_EQ(0ULL, efdm_count_of(self->fd));
 	close(native);
 	close(null);
 }

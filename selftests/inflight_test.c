@@ -116,14 +116,6 @@ static void pending_exit(struct pending_read *p)
 		close(p->fd);
 }
 
-static uint64_t count_of(struct __test_metadata *_metadata, int fd)
-{
-	uint64_t count = 0;
-
-	ASSERT_TRUE(efd_count(fd, &count));
-	return count;
-}
-
 static uint64_t value_read(const struct pending_read *p)
 {
 	uint64_t value;
@@ -172,13 +164,13 @@ FIXTURE_TEARDOWN(inflight)
 TEST_F(inflight, write_fits_while_read_copies)
 {
 	pending_start(_metadata, &self->p);
-	EXPECT_EQ(0ULL, count_of(_metadata, self->p.fd));
+	EXPECT_EQ(0ULL, efdm_count_of(self->p.fd));
 	EXPECT_EQ(8, efd_write(self->p.fd, 1));
-	EXPECT_EQ(1ULL, count_of(_metadata, self->p.fd));
+	EXPECT_EQ(1ULL, efdm_count_of(self->p.fd));
 	pending_complete(_metadata, &self->p);
 	EXPECT_EQ(8, self->p.ret);
 	EXPECT_EQ(UINT64_MAX - 1, value_read(&self->p));
-	EXPECT_EQ(1ULL, count_of(_metadata, self->p.fd));
+	EXPECT_EQ(1ULL, efdm_count_of(self->p.fd));
 }
 
 /* While the copy is pending, poll shows the room the read freed: POLLOUT. */
@@ -226,12 +218,12 @@ TEST_F(inflight_signal, adds_all_while_read_copies)
 {
 	pending_start(_metadata, &self->p);
 	ASSERT_EQ(0, efdm_kernel_signal(self->p.fd, 5));
-	EXPECT_EQ(5ULL, count_of(_metadata, self->p.fd));
+	EXPECT_EQ(5ULL, efdm_count_of(self->p.fd));
 	EXPECT_EQ(POLLIN | POLLOUT, poll_mask(self->p.fd));
 	pending_complete(_metadata, &self->p);
 	EXPECT_EQ(8, self->p.ret);
 	EXPECT_EQ(9ULL, value_read(&self->p));
-	EXPECT_EQ(5ULL, count_of(_metadata, self->p.fd));
+	EXPECT_EQ(5ULL, efdm_count_of(self->p.fd));
 }
 
 /*
@@ -243,11 +235,11 @@ TEST_F(inflight_signal, efault_gives_value_back_clipped)
 {
 	pending_start(_metadata, &self->p);
 	ASSERT_EQ(0, efdm_kernel_signal(self->p.fd, 8));
-	ASSERT_EQ(8ULL, count_of(_metadata, self->p.fd));
+	ASSERT_EQ(8ULL, efdm_count_of(self->p.fd));
 	pending_fail(_metadata, &self->p);
 	EXPECT_EQ(-1, self->p.ret);
 	EXPECT_EQ(EFAULT, self->p.err);
-	EXPECT_EQ(10ULL, count_of(_metadata, self->p.fd));
+	EXPECT_EQ(10ULL, efdm_count_of(self->p.fd));
 	EXPECT_EQ(POLLIN | POLLERR, poll_mask(self->p.fd));
 }
 

@@ -181,14 +181,6 @@ static ssize_t write_pieces(int fd, const void *buf, const size_t *lens, int n, 
 	return ret < 0 ? -errno : ret;
 }
 
-static uint64_t count_of(struct __test_metadata *_metadata, int fd)
-{
-	uint64_t count = 0;
-
-	ASSERT_TRUE(efd_count(fd, &count));
-	return count;
-}
-
 /* writev() of two 8-byte buffers is two writes: both values are added, and it returns 16. */
 PARITY_TEST(writev_two_values_two_writes, 0, EFD_NONBLOCK)
 {
@@ -196,7 +188,7 @@ PARITY_TEST(writev_two_values_two_writes, 0, EFD_NONBLOCK)
 	const uint64_t values[2] = { 2, 3 };
 
 	EXPECT_EQ(16, write_pieces(fd, values, lens, 2, -1));
-	EXPECT_EQ(5ULL, count_of(_metadata, fd));
+	EXPECT_EQ(5ULL, efdm_count_of(fd));
 }
 
 /* A value split across buffers is EINVAL: each write sees fewer than 8 bytes. */
@@ -211,7 +203,7 @@ PARITY_TEST(writev_split_value_einval, 0, EFD_NONBLOCK)
 		EXPECT_EQ(-EINVAL, write_pieces(fd, &value, splits[i].lens, splits[i].n, -1))
 			TH_LOG("split %zu", i);
 	}
-	EXPECT_EQ(0ULL, count_of(_metadata, fd));
+	EXPECT_EQ(0ULL, efdm_count_of(fd));
 }
 
 /* When a later write fails, writev() returns the bytes of those before it, which stay added. */
@@ -222,7 +214,7 @@ PARITY_TEST(writev_stops_at_failed_write, 0, EFD_NONBLOCK)
 
 	EXPECT_EQ(8, write_pieces(fd, values, short_second, 2, -1));
 	EXPECT_EQ(8, write_pieces(fd, values, two, 2, -1));	/* ULLONG_MAX: EINVAL */
-	EXPECT_EQ(8ULL, count_of(_metadata, fd));
+	EXPECT_EQ(8ULL, efdm_count_of(fd));
 }
 
 /* readv() is eventfd's read_iter: the 8 bytes fill the buffers in order, however split. */
@@ -237,7 +229,7 @@ PARITY_TEST(readv_splits_value, 0, EFD_NONBLOCK)
 	EXPECT_EQ(8, readv(fd, iov, 2));
 	memcpy(&got, halves, sizeof(got));
 	EXPECT_EQ(value, got);
-	EXPECT_EQ(0ULL, count_of(_metadata, fd));
+	EXPECT_EQ(0ULL, efdm_count_of(fd));
 }
 
 /*
@@ -257,9 +249,9 @@ PARITY_TEST(pwritev2_flags_eopnotsupp, 0, 0)
 				TH_LOG("flags %#x, O_NONBLOCK %d", refused[i], nonblock);
 		}
 	}
-	EXPECT_EQ(0ULL, count_of(_metadata, fd));
+	EXPECT_EQ(0ULL, efdm_count_of(fd));
 	EXPECT_EQ(8, write_pieces(fd, &value, eight, 1, RWF_HIPRI));
-	EXPECT_EQ(1ULL, count_of(_metadata, fd));
+	EXPECT_EQ(1ULL, efdm_count_of(fd));
 }
 
 /*
@@ -277,7 +269,7 @@ PARITY_TEST(positional_io_espipe, 1, EFD_NONBLOCK)
 	EXPECT_ERRNO(ESPIPE, preadv(fd, &iov, 1, 0));
 	EXPECT_ERRNO(ESPIPE, pwritev(fd, &iov, 1, 0));
 	EXPECT_ERRNO(ESPIPE, preadv2(fd, &iov, 1, 0, 0));
-	EXPECT_EQ(1ULL, count_of(_metadata, fd));
+	EXPECT_EQ(1ULL, efdm_count_of(fd));
 	EXPECT_EQ(0, lseek(fd, 0, SEEK_SET));
 	EXPECT_EQ(8, preadv2(fd, &iov, 1, -1, 0));
 	EXPECT_EQ(1ULL, v);
@@ -393,7 +385,7 @@ PARITY_TEST(aio_pwrite_einval, 0, 0)
 
 	cb = aio_iocb(IOCB_CMD_PWRITE, fd, (uintptr_t)&value);
 	EXPECT_EQ(-EINVAL, aio_complete(_metadata, &cb, NULL, &ev));
-	EXPECT_EQ(0ULL, count_of(_metadata, fd));
+	EXPECT_EQ(0ULL, efdm_count_of(fd));
 }
 
 /* ---- io_uring ------------------------------------------------------------------------------- */
@@ -524,7 +516,7 @@ PARITY_TEST(uring_write_waits_for_read, 0, 0)
 	ASSERT_EQ(8, efd_write(fd, UINT64_MAX - 1));
 	sqe = rw_sqe(IORING_OP_WRITE, fd, &value, 0);
 	EXPECT_EQ(8, uring_complete(_metadata, &sqe, read_value, fd));
-	EXPECT_EQ(1ULL, count_of(_metadata, fd));
+	EXPECT_EQ(1ULL, efdm_count_of(fd));
 }
 
 /* RWF_NOWAIT reads never wait: an empty counter completes with EAGAIN at once. */
@@ -548,10 +540,10 @@ PARITY_TEST(uring_write_rwf_nowait_needs_o_nonblock, 0, 0)
 
 	sqe = rw_sqe(IORING_OP_WRITE, fd, &value, RWF_NOWAIT);
 	EXPECT_EQ(-EAGAIN, uring_complete(_metadata, &sqe, NULL, -1));
-	EXPECT_EQ(0ULL, count_of(_metadata, fd));
+	EXPECT_EQ(0ULL, efdm_count_of(fd));
 	ASSERT_EQ(0, set_nonblock(fd, true));
 	EXPECT_EQ(8, uring_complete(_metadata, &sqe, NULL, -1));
-	EXPECT_EQ(1ULL, count_of(_metadata, fd));
+	EXPECT_EQ(1ULL, efdm_count_of(fd));
 }
 
 /* IORING_OP_POLL_ADD of POLLIN on an empty counter completes with POLLIN on a write. */
