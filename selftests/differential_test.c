@@ -315,10 +315,18 @@ static bool is_read(enum op op)
 	return op == OP_READ || op == OP_READ_LONG || op == OP_READV;
 }
 
+/* What releases a helper asleep in @st: a write of its release value a reader, a read a writer. */
+static struct step release_step(const struct step *st)
+{
+	if (is_read(st->op))
+		return (struct step){ .op = OP_WRITE, .len = 8, .value = { st->release_value } };
+	return (struct step){ .op = OP_READ, .len = 8 };
+}
+
 /* The whole step, including what helper threads and waiters see; updates the model. */
 static void predict(const struct step *st, struct model *m, struct outcome *out)
 {
-	struct step release = { .op = OP_WRITE, .len = 8, .value = { st->release_value } };
+	struct step release = release_step(st);
 	struct outcome rel = { 0 };
 	uint32_t kind, events;
 	bool blocks = false;
@@ -327,9 +335,7 @@ static void predict(const struct step *st, struct model *m, struct outcome *out)
 	m->woke = 0;
 	predict_op(st, m, out, &blocks);
 	if (st->how == HOW_BLOCKING) {
-		/* It sleeps; then a write releases a reader, a read a writer. */
-		if (!is_read(st->op))
-			release = (struct step){ .op = OP_READ, .len = 8 };
+		/* It sleeps; then the releasing step. */
 		blocks = false;
 		predict_op(&release, m, &rel, &blocks);
 		out->ret2 = rel.ret;
@@ -474,7 +480,8 @@ static void plan(struct step *st, const struct model *m, struct budget *b)
 	}
 	if (st->how == HOW_EXCLUSIVE) {
 		/* One wake-up per trigger: writev's second write would wake a second waiter. */
-		uint32_t kind = m->count == 0 ? EPOLLIN : m->count >= ~0ULL - 1 ? EPOLLOUT : 0;
+		/* The direction the counter is not ready in, which a trigger can make ready. */
+		uint32_t kind = (EPOLLIN | EPOLLOUT) & ~model_mask(m);
 
 		if (!kind || st->op == OP_WRITEV || b->ran[HOW_EXCLUSIVE] >= slow) {
 			st->how = HOW_DIRECT;
@@ -643,12 +650,10 @@ static void blocked_body(struct efdm_helper *h)
 static void run_blocking(struct __test_metadata *_metadata, const struct step *st,
 			 const struct side *s, bool interrupt, struct outcome *out)
 {
-	struct step release = { .op = OP_WRITE, .len = 8, .value = { st->release_value } };
+	struct step release = release_step(st);
 	struct outcome rel = { 0 };
 	struct blocked b = { .st = st, .s = s };
 
-	if (!is_read(st->op))
-		release = (struct step){ .op = OP_READ, .len = 8 };
 	ASSERT_EQ(0, efdm_helper_start(&b.helper, blocked_body, &b));
 	if (!efdm_helper_sleeps(&b.helper, op_syscall(st))) {
 		efdm_helper_interrupt(&b.helper);
