@@ -43,7 +43,7 @@ obj=$cache/kernel/$profile-$key
 exec 8>&-
 exec 9> "$cache/kernel/.$profile.lock"
 flock 9
-if [ -f "$obj/.eventfd_max-done" ] && [ -f "$obj/eventfd_max.mk" ]; then
+if [ -f "$obj/.eventfd_max-done" ]; then
     log "reusing $profile kernel $obj"
     echo "$obj"; exit 0
 fi
@@ -95,9 +95,6 @@ done < <(cat "$top/kconfig/base.config" "$frag")
 [ $bad = 0 ] || { log "config fragment did not apply"; exit 1; }
 log "building $profile kernel (bzImage + modules, -j$(nproc)): a progress line every 30 s"
 build_with_progress -j"$(nproc)" bzImage modules
-# What the module build must pass to match this kernel's toolchain (read by the top Makefile).
-printf 'KBUILD_ARGS := LLVM=-%s RUSTC=%s BINDGEN=%s CLIPPY_DRIVER=%s\n' \
-    "$LLVM_VERSION" "$RUSTC" "$bindgen" "$(dirname "$RUSTC")/clippy-driver" > "$obj/eventfd_max.mk"
 touch "$obj/.eventfd_max-done"
 # Builds for inputs that no longer exist only take space.
 for old in "$cache/kernel/$profile"-*; do [ "$old" = "$obj" ] || rm -rf "$old"; done

@@ -44,17 +44,16 @@ count() {
 # counted NAME COMMAND...: a stage whose results are counted; a failing command with no failed
 # result still counts as one failure.
 counted() {
-    local name=$1 log before
+    local name=$1 log before rc=0
     shift
     log=$out/logs/$(echo "$name" | tr ' /' '__').log
     before=$total_failed
+    stage "$name" "$@" > >(tee "$log") 2>&1 || rc=$?
     # $! is the tee's: the log is complete once it exits.  (Not a bare `wait`, which would also
     # wait for a guest test.sh runs in the background.)
-    if stage "$name" "$@" > >(tee "$log") 2>&1; then wait $!; count "$log"; else
-        wait $!
-        count "$log"
-        [ "$total_failed" -gt "$before" ] || total_failed=$((total_failed + 1))
-    fi
+    wait $!
+    count "$log"
+    [ $rc = 0 ] || [ "$total_failed" -gt "$before" ] || total_failed=$((total_failed + 1))
 }
 
 # provision: installs the toolchain as root; otherwise only checks that it is there.

@@ -71,9 +71,8 @@ ok - init
 EOF
 
 # The guest cases.
-# shellcheck disable=SC1091
-. <(sed -n 's/^KBUILD_ARGS := /kbuild_args="/p' "$kdir/eventfd_max.mk" | sed 's/$/"/')
-# shellcheck disable=SC2086,SC2154
+kbuild_args=$("$here/kbuild-args.sh" "$kdir") || { echo "$kbuild_args" >&2; exit 1; }
+# shellcheck disable=SC2086 # the arguments are words
 make -s -C "$kdir" M="$here/runner-tests" MO="$out/module" $kbuild_args modules
 good=${OUT:-$top/out}/module/$(basename "$kdir" | cut -d- -f1)/eventfd_max.ko
 cc -static -O1 -Wall -Wextra -Werror -o "$out/bin/segv" "$here/runner-tests/segv.c"
