@@ -159,6 +159,9 @@ struct column {
 	bool dbl;
 	bool xnat;		/* the figure divided by native's, trial by trial */
 };
+#define NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
+/* Zeroed results for every row of every trial, each `size` bytes; exits when out of memory. */
+void *table_alloc(size_t size);
 /* The figure of row `row` in every trial into v[], and its spread. */
 struct spread figure(const struct results *r, size_t row, const struct column *c, double *v);
 /* The header, with every column as wide as its widest cell over r's rows. */

@@ -19,8 +19,6 @@
 
 #include "bench.h"
 
-#define NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
-
 /* Full mode: the module's median within 1.10x of native's; c is a ratio column. */
 static void ratio_goal(const char *what, const struct results *r, const struct mech rows[NROWS], size_t row,
 		       const struct column *c)
@@ -67,6 +65,12 @@ static const struct {
 	{ "create_close_2threads", "create + close as above, on two threads at once (one per CPU): "
 	  "the cost of each, with whatever they wait for on each other", "pair", "every counter opened", 4 },
 };
+
+/* Operations per trial of @op. */
+static unsigned long op_iters(enum op op)
+{
+	return cfg.perop_iters / ops[op].divisor + 1;
+}
 
 struct perop {
 	struct mech m;
@@ -194,7 +198,7 @@ static void perop_all(void *p)
 
 	standard_rows(rows, cfg.bounded_max);
 	for (op = 0; op < NOPS; op++) {
-		unsigned long iters = cfg.perop_iters / ops[op].divisor + 1;
+		unsigned long iters = op_iters(op);
 
 		for (i = 0; i < NROWS; i++)	/* warm caches, the slab and the page allocator */
 			perop_trial(&warm, &rows[i], op, iters / 10 + 1);
@@ -206,7 +210,7 @@ static void perop_all(void *p)
 
 static void perop_table(enum op op, const struct mech rows[NROWS], const struct perop *res)
 {
-	unsigned long iters = cfg.perop_iters / ops[op].divisor + 1;
+	unsigned long iters = op_iters(op);
 	struct results r = { res, sizeof(*res), NROWS };
 	char name[32];
 	const struct column cols[] = {
@@ -385,7 +389,7 @@ void run_wakeup(void)
 {
 	struct mech rows[NROWS];
 	unsigned int per = (cfg.wakeup_iters + cfg.trials - 1) / cfg.trials, t;
-	struct wakeup *res = calloc((size_t)cfg.trials * NROWS, sizeof(*res));
+	struct wakeup *res = table_alloc(sizeof(*res));
 	struct results r = { res, sizeof(*res), NROWS };
 	/* Instructions, or microseconds. */
 	const double scale = cfg.icount ? 1 : 1e-3;
@@ -404,8 +408,6 @@ void run_wakeup(void)
 	size_t i;
 	int mode;
 
-	if (!res)
-		fatal("out of memory");
 	standard_rows(rows, cfg.bounded_max);
 	say("\n== 5. wake-up round trip: two threads ping-pong through two counters%s, %u round trips a "
 	    "trial ==\n", cfg.cpu[0] >= 0 ? " on different CPUs" : "", per);

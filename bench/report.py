@@ -62,6 +62,10 @@ def row_label(row):
     return name
 
 
+def cost_unit(doc):
+    return "instructions" if doc.get("cost_unit") == "instr" else "ns"
+
+
 def per_op(doc, key):
     for op in doc["per_op"]["operations"]:
         if op["operation"] == key:
@@ -108,7 +112,7 @@ class Figures:
 
     def __init__(self, doc):
         self.doc = doc
-        self.unit = "instructions" if doc.get("cost_unit") == "instr" else "ns"
+        self.unit = cost_unit(doc)
         burst = doc["burst"]["variants"][0]
         self.burst = {r["mechanism"] + " " + r["maximum"]: r for r in burst["rows"]}
         self.share = burst["bounded_writer_pct_of_unbounded"]
@@ -198,7 +202,7 @@ def findings(doc):
 
 
 def cost_table(doc):
-    unit = "instructions" if doc.get("cost_unit") == "instr" else "ns"
+    unit = cost_unit(doc)
     ops = [("write(1) + read()", per_op(doc, "write_read"), 1),
            ("poll() of a ready fd", per_op(doc, "poll"), 1),
            ("epoll_wait() of a ready fd", per_op(doc, "epoll_wait"), 1),

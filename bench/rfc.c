@@ -17,8 +17,6 @@
 
 #include "bench.h"
 
-#define NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
-
 static void check_conserved(const char *what, const struct mech *m, uint64_t written, uint64_t read,
 			    uint64_t left)
 {
@@ -38,15 +36,6 @@ static void check_bound(const char *what, const struct mech *m, const char *quan
 		return;
 	tap(seen <= cap, mech_skip(m), "%s %s max=%s: %s %" PRIu64 " <= %" PRIu64, what, mech_name(m),
 	    mech_max(m, mx, sizeof(mx)), quantity, seen, cap);
-}
-
-static void *table_alloc(size_t size)
-{
-	void *p = calloc((size_t)cfg.trials * NROWS, size);
-
-	if (!p)
-		fatal("out of memory");
-	return p;
 }
 
 /* ---- 1. burst/CPU ---- */
@@ -247,11 +236,15 @@ static void icount_note(const struct burst *res)
 	    fmt_spread(spread_of(wcpu, cfg.trials), 1, "", b2, sizeof(b2)));
 }
 
-/* Under a table: the floor for its bounded writer, as a percentage of the unbounded writer's CPU. */
-static double wake_floor_report(const struct wake_floor *f, const struct burst *res)
+/*
+ * Under a table: the floor for its bounded writer, as a percentage of the unbounded writer's CPU,
+ * next to the share measured (s_meas, from writer_share()).
+ */
+static double wake_floor_report(const struct wake_floor *f, const struct burst *res,
+				struct spread s_meas)
 {
 	double per[MAX_TRIALS] = { 0 }, pct[MAX_TRIALS] = { 0 };
-	struct spread s_per, s_pct, s_meas = writer_share(res);
+	struct spread s_per, s_pct;
 	char b1[64], b2[64], b3[64];
 	unsigned int t, n = 0;
 
@@ -338,9 +331,9 @@ static void burst_variant(bool nonblock, const struct mech rows[NROWS])
 	}
 	json_end();
 	icount_note(res);
-	floor_pct = wake_floor_report(f, res);
+	s = writer_share(res);
+	floor_pct = wake_floor_report(f, res, s);
 	if (!cfg.smoke) {
-		s = writer_share(res);
 		json_arr("targets");
 		if (cfg.substituted)
 			target_skip("%s: writer CPU with maximum=%" PRIu64 " < 5%% of ULLONG_MAX (device "

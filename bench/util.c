@@ -257,6 +257,15 @@ void worker_start(struct worker *w, void (*fn)(void *), void *arg, int cpu)
 		fatal("pthread_create: %s", strerror(err));
 }
 
+void *table_alloc(size_t size)
+{
+	void *p = calloc((size_t)cfg.trials * NROWS, size);
+
+	if (!p)
+		fatal("out of memory");
+	return p;
+}
+
 void run_pinned(void (*fn)(void *), void *arg)
 {
 	struct worker w;
