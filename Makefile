@@ -113,17 +113,19 @@ programs:
 kselftest-install:
 	$(TOP)/scripts/kselftest-install.sh $(KSFT) $(KSFT_INSTALL_PATH)
 
-HEADERS := $(INSTALL_HDR_PATH)/include/linux/eventfd_max.h $(INSTALL_HDR_PATH)/include/eventfd_max.h
-MAN_PAGES := $(MANDIR)/man3/eventfd_max.3 $(MANDIR)/man4/eventfd_max.4
+UAPI_HEADER := $(INSTALL_HDR_PATH)/include/linux/eventfd_max.h
+HELPER_HEADER := $(INSTALL_HDR_PATH)/include/eventfd_max.h
+MAN3 := $(MANDIR)/man3/eventfd_max.3
+MAN4 := $(MANDIR)/man4/eventfd_max.4
 MODULE_DIR = $(INSTALL_MOD_PATH)/lib/modules/$(KERNELRELEASE)
 
 headers_install:
-	install -D -m 0644 $(TOP)/uapi/linux/eventfd_max.h $(INSTALL_HDR_PATH)/include/linux/eventfd_max.h
-	install -D -m 0644 $(TOP)/include/eventfd_max.h $(INSTALL_HDR_PATH)/include/eventfd_max.h
+	install -D -m 0644 $(TOP)/uapi/linux/eventfd_max.h $(UAPI_HEADER)
+	install -D -m 0644 $(TOP)/include/eventfd_max.h $(HELPER_HEADER)
 
 man_install:
-	install -D -m 0644 $(TOP)/man/eventfd_max.3 $(MANDIR)/man3/eventfd_max.3
-	install -D -m 0644 $(TOP)/man/eventfd_max.4 $(MANDIR)/man4/eventfd_max.4
+	install -D -m 0644 $(TOP)/man/eventfd_max.3 $(MAN3)
+	install -D -m 0644 $(TOP)/man/eventfd_max.4 $(MAN4)
 
 DEPMOD = depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KERNELRELEASE)
 # Kbuild's modules_install: $(MODULE_DIR)/$(INSTALL_MOD_DIR)/eventfd_max.ko.  Kbuild runs depmod
@@ -136,7 +138,7 @@ modules_install: modules
 install: modules_install headers_install man_install
 
 uninstall:
-	rm -f $(MODULE_DIR)/$(INSTALL_MOD_DIR)/eventfd_max.ko $(HEADERS) $(MAN_PAGES)
+	rm -f $(MODULE_DIR)/$(INSTALL_MOD_DIR)/eventfd_max.ko $(UAPI_HEADER) $(HELPER_HEADER) $(MAN3) $(MAN4)
 	rmdir $(MODULE_DIR)/$(INSTALL_MOD_DIR) 2>/dev/null || true
 	if [ -f $(MODULE_DIR)/modules.dep ] && command -v depmod >/dev/null; then $(DEPMOD); fi
 
