@@ -851,7 +851,7 @@ FIXTURE_SETUP(diff)
 	ASSERT_LE(0, self->dev.ep);
 	ASSERT_LE(0, self->native.et);
 	ASSERT_LE(0, self->dev.et);
-	ASSERT_EQ(0, efdm_catch_sigusr1());
+	ASSERT_EQ(0, efdm_install_interrupt(SIGUSR1));
 	if (efdm_device_absent())
 		SKIP(return, "%s missing (module not loaded?)", efdm_dev_path());
 	open_pair(_metadata, self, variant);

@@ -2,7 +2,8 @@
 /*
  * Helper threads that sleep in one system call, for tests of wake-ups: start one, wait until
  * /proc shows it asleep inside that very call (so a wake-up cannot come too early and be missed),
- * act, then join it with a bound.  A helper still asleep is released by SIGUSR1 (EINTR).
+ * act, then join it with a bound.  A helper still asleep is released by SIGUSR1 (EINTR), once
+ * efdm_install_interrupt(SIGUSR1) has run.
  */
 #ifndef EFDM_WAIT_H
 #define EFDM_WAIT_H
@@ -116,12 +117,6 @@ static inline bool efdm_helper_join(struct efdm_helper *h, int ms)
 		return false;
 	pthread_join(h->thread, NULL);
 	return true;
-}
-
-/* SIGUSR1 interrupts a helper's system call (EINTR). */
-static inline int efdm_catch_sigusr1(void)
-{
-	return efdm_install_interrupt(SIGUSR1);
 }
 
 /* Interrupts a helper asleep in its call and joins it; false if it did not return. */

@@ -30,7 +30,7 @@ FIXTURE(parity) {};
 
 FIXTURE_SETUP(parity)
 {
-	ASSERT_EQ(0, efdm_catch_sigusr1());
+	ASSERT_EQ(0, efdm_install_interrupt(SIGUSR1));
 	if (efdm_device_absent())
 		SKIP(return, "%s missing (module not loaded?)", efdm_dev_path());
 }
