@@ -47,6 +47,12 @@ impl Events {
         self.0 & other.0 == other.0
     }
 
+    /// The conditions of `self` that are not in `other`.
+    #[must_use]
+    pub(crate) const fn without(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+
     /// `self`, plus `other` when `cond` holds.
     #[must_use]
     pub(crate) const fn with_if(self, cond: bool, other: Self) -> Self {
@@ -108,7 +114,9 @@ impl Counter {
     /// Sets what `eventfd2(count, flags)` would, plus the maximum, once, before any use.
     ///
     /// Refuses with [`Refusal::Invalid`] unless `count < maximum`, then with [`Refusal::Busy`]
-    /// once the counter was used.  Wakes readers when the new count is positive.
+    /// once the counter was used.  Wakes with what it made true: readers when the new count is
+    /// positive, and writers when it makes room that a maximum of 1, set before, left for no write
+    /// but 0.
     pub(crate) fn configure(
         &mut self,
         count: u64,
@@ -121,6 +129,7 @@ impl Counter {
         if self.used {
             return Err(Refusal::Busy);
         }
+        let before = self.readiness();
         // INVARIANT: count < maximum, hence also 1 <= maximum.
         *self = Self {
             count,
@@ -128,7 +137,7 @@ impl Counter {
             semaphore,
             used: true,
         };
-        Ok(Events::NONE.with_if(count > 0, Events::READABLE))
+        Ok(self.readiness().without(before))
     }
 
     /// Takes what a read(2) returns: the whole count, or 1 in semaphore mode.  Its room is free at
@@ -294,6 +303,7 @@ mod rules {
             reachable,
             EDGES, //
         },
+        Counter,
         Events,
         Refusal, //
     };
@@ -365,6 +375,54 @@ mod rules {
                 } else {
                     assert_eq!(c.set_maximum(value), Ok(Events::WRITABLE));
                     assert_eq!(c.readiness(), model::readiness(count, value));
+                }
+            }
+        }
+    }
+
+    /// An operation on a counter, returning the key it wakes with, or `None` when refused.
+    type Op = dyn Fn(&mut Counter) -> Option<Events>;
+
+    /// Whether `op`, run on a copy of `before`, either refuses (`None`) and changes nothing, or
+    /// wakes with a key that holds each of `POLLIN` and `POLLOUT` it made true, so that no sleeper,
+    /// poller or level-triggered epoll item waiting for one is left asleep.  `POLLERR` is not asked
+    /// for: on eventfd too, a signal that saturates the count wakes only `EPOLLIN` waiters.  (A
+    /// plain function, as the assertion macros are KUnit's only inside a test.)
+    fn wakes_what_it_made_true(before: &Counter, op: &Op) -> bool {
+        let mut after = before.clone();
+        match op(&mut after) {
+            None => after == *before,
+            Some(key) => {
+                let made_true = after.readiness().without(before.readiness());
+                made_true.without(Events::ERROR).without(key) == Events::NONE
+            }
+        }
+    }
+
+    #[test]
+    fn every_change_wakes_what_it_made_true() {
+        // Unused counters whose maximum was set can still be configured; used ones cannot.
+        let unused = EDGES.into_iter().filter(|&m| m > 0).map(|maximum| {
+            let mut c = Counter::new();
+            assert_eq!(c.set_maximum(maximum), Ok(Events::WRITABLE));
+            c
+        });
+        let used = edge_states().map(|(count, maximum)| reachable(count, maximum, false));
+        for before in unused.chain(used) {
+            for value in EDGES {
+                let ops: [&Op; 5] = [
+                    &|c| c.read().ok().map(|(_, key)| key),
+                    &move |c| c.write(value).ok(),
+                    &move |c| c.set_maximum(value).ok(),
+                    &move |c| Some(c.signal(value).1),
+                    &move |c| Some(c.give_back(value)),
+                ];
+                for op in ops {
+                    assert!(wakes_what_it_made_true(&before, op));
+                }
+                for maximum in EDGES {
+                    let configure = move |c: &mut Counter| c.configure(value, maximum, false).ok();
+                    assert!(wakes_what_it_made_true(&before, &configure));
                 }
             }
         }

@@ -1221,6 +1221,28 @@ TEST_F(efd, poll_woken_by_set_maximum)
 	}
 }
 
+/*
+ * CONFIGURE can make room: after SET_MAXIMUM of 1 only a write of 0 fits (no POLLOUT), so it wakes
+ * POLLOUT pollers and puts a level-triggered EPOLLOUT registration back on epoll's ready list.
+ */
+TEST_F(efd, configure_wakes_pollout_waiters)
+{
+	struct op poller;
+	int ep;
+
+	ASSERT_EQ(0, efdm_set_max(self->fd, 1));
+	ep = ep_new(_metadata, self->fd, EPOLLOUT);
+	EXPECT_EQ(0, ep_now(_metadata, ep));	/* not ready: off the ready list */
+	ASSERT_EQ(0, op_start(&poller, OP_POLL, self->fd, 0, POLLOUT));
+	ASSERT_TRUE(op_sleeping(&poller));
+	CONFIGURE(self->fd, 7, ~0ULL, 0);
+	ASSERT_TRUE(op_join(&poller));
+	EXPECT_EQ(1, poller.ret);
+	EXPECT_EQ(POLLOUT, poller.events);
+	EXPECT_EQ(EPOLLOUT, ep_now(_metadata, ep));
+	close(ep);
+}
+
 /* Level-triggered epoll reports the current readiness on every wait. */
 TEST_F(efd, epoll_level_triggered)
 {

@@ -135,6 +135,14 @@ fn configure_rules() {
         Ok(Events::NONE),
         "a count of 0 wakes no one"
     );
+    let mut no_room = Counter::new();
+    assert_eq!(no_room.set_maximum(1), Ok(Events::WRITABLE));
+    assert_eq!(no_room.readiness(), Events::NONE, "only a write of 0 fits");
+    assert_eq!(
+        no_room.configure(7, MAX, false),
+        Ok(Events::READABLE.with_if(true, Events::WRITABLE)),
+        "room made after a maximum of 1 wakes writers"
+    );
 
     let mut written = Counter::new();
     written.write(0).unwrap();
@@ -228,6 +236,12 @@ fn events_set_operations() {
         Events::READABLE.with_if(false, Events::ERROR),
         Events::READABLE
     );
+    assert_eq!(all.bits(), 0x1 | 0x4 | 0x8, "EPOLLIN | EPOLLOUT | EPOLLERR");
+    assert_eq!(
+        all.without(Events::WRITABLE).without(Events::ERROR),
+        Events::READABLE
+    );
+    assert_eq!(Events::READABLE.without(all), Events::NONE);
 }
 
 #[derive(Debug, Clone)]
