@@ -4,6 +4,8 @@
 # Static, so the same binaries run in the busybox guest and on any bare-metal machine.
 
 O ?= $(TOP)/out/bin
+# Objects beside $(O), not in it: the guest and bare metal get $(O) as it is.
+OBJ ?= $(O)-obj
 ifeq ($(origin CC),default)
 CC := gcc
 endif
@@ -20,7 +22,7 @@ endif
 KSFT ?= $(shell $(TOP)/scripts/kernel.sh source)/tools/testing/selftests
 KSFT_HDRS = $(KSFT)/kselftest_harness.h $(KSFT)/kselftest.h
 
-$(O):
+$(O) $(OBJ):
 	mkdir -p $@
 
 .DEFAULT_GOAL := all
