@@ -115,8 +115,8 @@ impl Counter {
     ///
     /// Refuses with [`Refusal::Invalid`] unless `count < maximum`, then with [`Refusal::Busy`]
     /// once the counter was used.  Wakes with what it made true: readers when the new count is
-    /// positive, and writers when it makes room that a maximum of 1, set before, left for no write
-    /// but 0.
+    /// positive, and `POLLOUT` pollers when it makes room that a maximum of 1, set before, left for
+    /// no write but 0 (no writer can be asleep on an unused counter).
     pub(crate) fn configure(
         &mut self,
         count: u64,
@@ -384,10 +384,10 @@ mod rules {
     type Op = dyn Fn(&mut Counter) -> Option<Events>;
 
     /// Whether `op`, run on a copy of `before`, either refuses (`None`) and changes nothing, or
-    /// wakes with a key that holds each of `POLLIN` and `POLLOUT` it made true, so that no sleeper,
-    /// poller or level-triggered epoll item waiting for one is left asleep.  `POLLERR` is not asked
-    /// for: on eventfd too, a signal that saturates the count wakes only `EPOLLIN` waiters.  (A
-    /// plain function, as the assertion macros are KUnit's only inside a test.)
+    /// wakes with a key that holds each of `POLLIN` and `POLLOUT` it made true, so that no poller
+    /// or epoll item waiting for one is left asleep.  `POLLERR` is not asked for: on eventfd too, a
+    /// signal that saturates the count wakes only `EPOLLIN` waiters.  (It returns the verdict for
+    /// the test to assert, so that KUnit reports a failure under the test's name.)
     fn wakes_what_it_made_true(before: &Counter, op: &Op) -> bool {
         let mut after = before.clone();
         match op(&mut after) {

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The guest half of `make test` (debug kernel, module loaded by init): the module's KUnit suite,
 # every test program, 64-bit (through the kselftest runner) and 32-bit (compat ioctls), the Rust
-# crate's device tests, the examples, the reliability suite's many, stress and fuzz parts, the
+# crate's device tests, the examples, the reliability suite's stress and fuzz parts, the
 # benchmarks' smoke mode, and the module as built against a headers-package tree and by DKMS.  Its
 # hostile and lifetime parts, which reach every allocation the module makes, boot alongside with
 # kmemleak (guest/reliability.sh); this guest boots without it (it doubles the cost of everything
@@ -54,7 +54,7 @@ for e in $bin/example_c_producer_consumer $bin/example_c_epoll_loop \
     $bin/example_rust_producer_consumer $bin/example_rust_async_producer_consumer; do
     example "$e"
 done
-run $bin/reliability.sh many stress fuzz
+run $bin/reliability.sh stress fuzz
 run $bin/eventfd_max_bench --smoke
 # The other builds of the module, in place of the suite's own, which is loaded back for init's checks.
 rmmod eventfd_max || status=1

@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # Shared by the Makefiles of the static test and benchmark programs, which set TOP first:
 #   make [O=dir] [M32=1]     into $(O) (default $(TOP)/out/bin); M32=1 builds with -m32
+#                            (give it an O of its own); objects go to $(O)-obj
 # Static, so the same binaries run in the busybox guest and on any bare-metal machine.
 
 O ?= $(TOP)/out/bin
 # Objects beside $(O), not in it: the guest and bare metal get $(O) as it is.
-OBJ ?= $(O)-obj
+OBJ ?= $(patsubst %/,%,$(O))-obj
 ifeq ($(origin CC),default)
 CC := gcc
 endif

@@ -6,16 +6,17 @@ mkdir -p "$out/logs"
 cache=${EVENTFD_MAX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eventfd_max}
 # Cargo's build output lives in the cache, so a fresh clone does not recompile every dependency.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$cache/cargo-target}
-# So do the C programs' objects, through ccache when it is installed (provision.sh installs it):
-# gcc and cc only, as the module's clang builds are not repeated.  Paths inside the clone are
-# hashed relative to it, so any clone of the same sources reuses them.
-if command -v ccache > /dev/null; then
-    mkdir -p "$cache/ccache/bin"
-    ln -sf "$(command -v ccache)" "$cache/ccache/bin/gcc"
-    ln -sf "$(command -v ccache)" "$cache/ccache/bin/cc"
-    export PATH=$cache/ccache/bin:$PATH CCACHE_DIR=$cache/ccache CCACHE_BASEDIR=$top \
-        CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=1G
-fi
+# use_ccache: so do the C programs' objects, through ccache when it is installed (provision.sh
+# installs it): gcc and cc only, as the module's clang builds are not repeated.  Paths inside the
+# clone are hashed relative to it, so any clone of the same sources reuses them.
+use_ccache() {
+    command -v ccache > /dev/null || return 0
+    mkdir -p "$cache/ccache-bin"
+    ln -sf "$(command -v ccache)" "$cache/ccache-bin/gcc"
+    ln -sf "$(command -v ccache)" "$cache/ccache-bin/cc"
+    export PATH=$cache/ccache-bin:$PATH CCACHE_DIR=${CCACHE_DIR:-$cache/ccache} \
+        CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-1G}
+}
 total_passed=0 total_failed=0 total_skipped=0
 timings=()
 
@@ -74,6 +75,7 @@ provision() {
     else
         stage "toolchain check" "$top/scripts/check-toolchain.sh"
     fi
+    use_ccache
 }
 
 summary() {

@@ -1223,7 +1223,7 @@ TEST_F(efd, poll_woken_by_set_maximum)
 
 /*
  * CONFIGURE can make room: after SET_MAXIMUM of 1 only a write of 0 fits (no POLLOUT), so it wakes
- * POLLOUT pollers and puts a level-triggered EPOLLOUT registration back on epoll's ready list.
+ * POLLOUT pollers and puts an EPOLLOUT registration on epoll's ready list.
  */
 TEST_F(efd, configure_wakes_pollout_waiters)
 {

@@ -141,7 +141,7 @@ fn configure_rules() {
     assert_eq!(
         no_room.configure(7, MAX, false),
         Ok(Events::READABLE.with_if(true, Events::WRITABLE)),
-        "room made after a maximum of 1 wakes writers"
+        "room made after a maximum of 1 wakes POLLOUT pollers"
     );
 
     let mut written = Counter::new();

@@ -3,10 +3,8 @@
 # The reliability suite in the guest (busybox sh, root, eventfd_max loaded; left loaded).
 # Installed by the Makefile as $(O)/reliability.sh next to the binaries, so in the guest:
 #   sh /opt/eventfd_max/bin/reliability.sh [PART...]
-# PART is hostile, many, stress, fuzz or lifetime, each the 64-bit program and then, but for many
-# and lifetime, the 32-bit one; no PART runs them all, in that order.  many is the hostile
-# program's "many" fixture (2 000 counters at once, their memory cgroup charge), a part of its own
-# so that it can run where kmemleak does not make each of its 4 000 opens twice as slow.  Prints TAP (each program's stream nested
+# PART is hostile, stress, fuzz or lifetime, each the 64-bit program and then, but for lifetime,
+# the 32-bit one; no PART runs them all, in that order.  Prints TAP (each program's stream nested
 # under a result of its own, see tap.sh) and exits non-zero on any failure or missing program.
 #
 # Longer runs: RELIABILITY_SECONDS=N gives each stress and fuzz run N seconds (default: CI
@@ -17,16 +15,14 @@ secs=${RELIABILITY_SECONDS:-}
 # shellcheck source=../tap.sh
 . "$here/tap.sh"
 
-[ $# -gt 0 ] || set -- hostile many stress fuzz lifetime
+[ $# -gt 0 ] || set -- hostile stress fuzz lifetime
 for part; do
     case $part in
-        # The 32-bit builds: every ioctl through the compat path.  The "many" and "failslab"
-        # fixtures do not involve the compat path: 64-bit covers them.
+        # The 32-bit builds: every ioctl through the compat path.  The "many" (2 000 fds, memcg)
+        # and "failslab" fixtures do not involve the compat path: 64-bit covers them.
         hostile)
-            run "$here/reliability_hostile" -F many
+            run "$here/reliability_hostile"
             run "$bin32/reliability_hostile" -F many -F failslab ;;
-        many)
-            run "$here/reliability_hostile" -f many ;;
         stress)
             run "$here/reliability_stress" --seconds "${secs:-4}"
             run "$bin32/reliability_stress" --seconds "${secs:-2}" ;;
