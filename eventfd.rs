@@ -280,7 +280,10 @@ impl EventFd {
                 let semaphore = config.flags & bindings::EFD_SEMAPHORE != 0;
                 let mut guard = wqh::lock_irq(&self.wqh);
                 let events = guard.configure(config.count, config.maximum, semaphore)?;
-                self.changed(guard.guard(), events);
+                // Readable and writable at once is two wake-ups: `ep_poll_callback()` hands one
+                // keyed with both `EPOLLIN` and `EPOLLOUT` to every `EPOLLEXCLUSIVE` waiter.
+                self.changed(guard.guard(), events.without(Events::WRITABLE));
+                self.changed(guard.guard(), events.without(Events::READABLE));
             }
             _ => return Err(ENOTTY),
         }

@@ -198,7 +198,7 @@ impl<T: Unpin> core::ops::DerefMut for IrqGuard<'_, T> {
 
 /// `if (waitqueue_active(&wqh)) wake_up_locked_poll(&wqh, key)`: wakes every sleeper, and the
 /// pollers whose events intersect `key`, at most one of them an exclusive (`EPOLLEXCLUSIVE`) one
-/// when `key` holds one of `EPOLLIN` and `EPOLLOUT` (`ep_poll_callback()`).
+/// when `key` holds only one of `EPOLLIN` and `EPOLLOUT` (`ep_poll_callback()`).
 /// `key` is never 0, which `pollwake()` and `ep_poll_callback()` take for "every event".
 pub(crate) fn wake_up_locked_poll<T>(guard: &Guard<'_, T, WaitQueueLock>, key: u32) {
     let head = head_of(guard.lock_ref());

@@ -1243,6 +1243,30 @@ TEST_F(efd, configure_wakes_pollout_waiters)
 	close(ep);
 }
 
+/*
+ * A CONFIGURE that makes the counter readable and writable at once wakes with EPOLLIN, then with
+ * EPOLLOUT: each wakes one EPOLLEXCLUSIVE waiter, as every eventfd wake-up does, so two of three
+ * return.  (One wake-up keyed with both would reach all three: ep_poll_callback() counts an
+ * exclusive wake-up only for a key with one of them.)
+ */
+TEST_F(efd, configure_wakes_one_exclusive_waiter_per_key)
+{
+	struct efdm_epoller w[3] = { 0 };
+
+	ASSERT_EQ(0, efdm_install_interrupt(SIGUSR1));	/* releases the waiter left asleep */
+	ASSERT_EQ(0, efdm_set_max(self->fd, 1));	/* neither readable nor writable */
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(0, efdm_epoller_start(&w[i], self->fd,
+						EPOLLIN | EPOLLOUT | EPOLLEXCLUSIVE));
+	ASSERT_EQ(3, efdm_epollers_sleep(w, 3));
+	CONFIGURE(self->fd, 7, ~0ULL, 0);
+	EXPECT_EQ(2, efdm_epollers_returned(w, 3));
+	for (int i = 0; i < 3; i++)
+		if (atomic_load(&w[i].helper.done))
+			EXPECT_EQ((uint32_t)(EPOLLIN | EPOLLOUT), w[i].events);
+	EXPECT_TRUE(efdm_epollers_finish(w, 3));
+}
+
 /* Level-triggered epoll reports the current readiness on every wait. */
 TEST_F(efd, epoll_level_triggered)
 {
