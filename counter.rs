@@ -384,17 +384,26 @@ mod rules {
     type Op = dyn Fn(&mut Counter) -> Option<Events>;
 
     /// Whether `op`, run on a copy of `before`, either refuses (`None`) and changes nothing, or
-    /// wakes with a key that holds each of `POLLIN` and `POLLOUT` it made true, so that no poller
-    /// or epoll item waiting for one is left asleep.  `POLLERR` is not asked for: on eventfd too, a
-    /// signal that saturates the count wakes only `EPOLLIN` waiters.  (It returns the verdict for
-    /// the test to assert, so that KUnit reports a failure under the test's name.)
+    /// wakes with a key that holds each of `POLLIN` and `POLLOUT` it made true, and `POLLOUT` too
+    /// when it made room for a write of any edge value that would have slept, so that no poller,
+    /// epoll item or sleeper waiting for one is left asleep.  `POLLERR` is not asked for: on
+    /// eventfd too, a signal that saturates the count wakes only `EPOLLIN` waiters.  (It returns
+    /// the verdict for the test to assert, so that KUnit reports a failure under the test's name.)
     fn wakes_what_it_made_true(before: &Counter, op: &Op) -> bool {
         let mut after = before.clone();
         match op(&mut after) {
             None => after == *before,
             Some(key) => {
                 let made_true = after.readiness().without(before.readiness());
+                let wakes_writers = key.without(Events::WRITABLE) != key;
+                let room_made = || {
+                    EDGES.into_iter().any(|value| {
+                        before.clone().write(value) == Err(Refusal::WouldBlock)
+                            && after.clone().write(value).is_ok()
+                    })
+                };
                 made_true.without(Events::ERROR).without(key) == Events::NONE
+                    && (wakes_writers || !room_made())
             }
         }
     }
