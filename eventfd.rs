@@ -169,11 +169,18 @@ impl EventFd {
     }
 
     /// After a change of the counter under `guard`: publishes its readiness for [`Self::poll`],
-    /// then `wake_up_locked_poll(&wqh, key)` with the key of `events`, if any.
+    /// then `wake_up_locked_poll(&wqh, key)` with the key of `events`, if any: one wake-up for
+    /// `EPOLLIN` and one for `EPOLLOUT`, as `ep_poll_callback()` passes a key holding both to every
+    /// `EPOLLEXCLUSIVE` waiter, not to one.
     fn changed(&self, guard: &Guard<'_, Counter, WaitQueueLock>, events: Events) {
         self.ready.store(guard.readiness().bits(), Relaxed);
-        if events != Events::NONE {
-            wqh::wake_up_locked_poll(guard, events.bits());
+        for key in [
+            events.without(Events::WRITABLE),
+            events.without(Events::READABLE),
+        ] {
+            if key != Events::NONE {
+                wqh::wake_up_locked_poll(guard, key.bits());
+            }
         }
     }
 
@@ -280,10 +287,7 @@ impl EventFd {
                 let semaphore = config.flags & bindings::EFD_SEMAPHORE != 0;
                 let mut guard = wqh::lock_irq(&self.wqh);
                 let events = guard.configure(config.count, config.maximum, semaphore)?;
-                // Readable and writable at once is two wake-ups: `ep_poll_callback()` hands one
-                // keyed with both `EPOLLIN` and `EPOLLOUT` to every `EPOLLEXCLUSIVE` waiter.
-                self.changed(guard.guard(), events.without(Events::WRITABLE));
-                self.changed(guard.guard(), events.without(Events::READABLE));
+                self.changed(guard.guard(), events);
             }
             _ => return Err(ENOTTY),
         }
