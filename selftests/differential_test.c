@@ -464,7 +464,7 @@ static void plan(struct step *st, const struct model *m, struct budget *b)
 	unsigned long slow = 1 + steps / SLOW_EVERY;
 	struct model scratch = *m;
 	struct outcome out = { 0 };
-	bool blocks = false;
+	bool blocks = false, can_trigger;
 	uint32_t kind;
 
 	if (st->op == OP_REOPEN || (st->how == HOW_CHILD && b->ran[HOW_CHILD] >= slow))
@@ -481,17 +481,17 @@ static void plan(struct step *st, const struct model *m, struct budget *b)
 	}
 	/* The direction the counter is not ready in, which a trigger can make ready. */
 	kind = (EPOLLIN | EPOLLOUT) & ~model_mask(m);
+	/* One wake-up per trigger: writev's second write would wake a second waiter. */
+	can_trigger = kind && st->op != OP_WRITEV && b->ran[HOW_EXCLUSIVE] < slow;
 	/*
 	 * The first step that can trigger exclusive waiters does, so that a short run covers them
 	 * too: a counter with an initial count is seldom not ready in some direction when a 5 % pick
 	 * comes.
 	 */
-	if (!b->ran[HOW_EXCLUSIVE] && kind && st->op != OP_WRITEV && st->how != HOW_BLOCKING &&
-	    st->op != OP_REOPEN)
+	if (!b->ran[HOW_EXCLUSIVE] && can_trigger && st->how != HOW_BLOCKING && st->op != OP_REOPEN)
 		st->how = HOW_EXCLUSIVE;
 	if (st->how == HOW_EXCLUSIVE) {
-		/* One wake-up per trigger: writev's second write would wake a second waiter. */
-		if (!kind || st->op == OP_WRITEV || b->ran[HOW_EXCLUSIVE] >= slow) {
+		if (!can_trigger) {
 			st->how = HOW_DIRECT;
 		} else {
 			for (int i = 0; i < EXCL_WAITERS; i++)
