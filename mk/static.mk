@@ -26,5 +26,10 @@ KSFT_HDRS = $(KSFT)/kselftest_harness.h $(KSFT)/kselftest.h
 $(O) $(OBJ):
 	mkdir -p $@
 
+# A program linked from its object, compiled apart so that ccache (make test and make run use it)
+# can keep the objects.
+$(O)/%: $(OBJ)/%.o | $(O)
+	$(CC) $(CFLAGS) -o $@ $<
+
 .DEFAULT_GOAL := all
 .PHONY: all clean
