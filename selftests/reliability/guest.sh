@@ -12,6 +12,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 bin32=$(cd "$here/../bin32" 2>/dev/null && pwd)
 secs=${RELIABILITY_SECONDS:-}
+cycles=${RELIABILITY_CYCLES:-10}
 # shellcheck source=../tap.sh
 . "$here/tap.sh"
 
@@ -30,7 +31,7 @@ for part; do
             run "$here/reliability_fuzz" --seconds "${secs:-6}"
             run "$bin32/reliability_fuzz" --seconds "${secs:-3}" ;;
         lifetime)
-            run "$here/reliability_lifetime.sh" "${RELIABILITY_CYCLES:-10}" "${RELIABILITY_CYCLES:-10}" ;;
+            run "$here/reliability_lifetime.sh" "$cycles" "$cycles" ;;
         *)
             echo "not ok - reliability.sh: no part named $part"; status=1 ;;
     esac
