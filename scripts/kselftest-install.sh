@@ -14,6 +14,11 @@ dest=$(realpath -m "${2:?usage: kselftest-install.sh KSFT DEST}")
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/eventfd_max-kselftest.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
+# With ccache (make test uses it), paths relative to the scratch tree: the next install of the same
+# sources then reuses the objects.
+# (The physical path, as lib.mk's include paths are; ccache wants it absolute.)
+CCACHE_BASEDIR=$(cd -P "$scratch" && pwd)
+export CCACHE_BASEDIR
 tree=$scratch/tools/testing/selftests
 mkdir -p "$tree/eventfd_max/include/linux" "$scratch/scripts"
 cp "$ksft"/{Makefile,lib.mk,kselftest.h,kselftest_harness.h,run_kselftest.sh} "$tree/"
