@@ -24,7 +24,8 @@ device_ok() { [ -c "$1" ] && [ "$(stat -c %a "$1")" = 666 ]; }
 check "mount debugfs at /sys/kernel/debug" mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /sys/fs/cgroup
 check "mount cgroup2 at /sys/fs/cgroup" mount -t cgroup2 cgroup2 /sys/fs/cgroup
-echo "# guest: $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, accel $EVENTFD_MAX_ACCEL"
+echo "# guest: $(uname -r), CPUs $(cat /sys/devices/system/cpu/online) online of" \
+    "$(cat /sys/devices/system/cpu/present), accel $EVENTFD_MAX_ACCEL"
 check "insmod $module.ko" insmod "/lib/modules/$module.ko"
 if [ $status = 0 ]; then
     if [ "$device" != none ]; then

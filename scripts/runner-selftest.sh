@@ -71,13 +71,7 @@ ok - init
 EOF
 
 # The guest cases.
-kbuild_args=$("$here/kbuild-args.sh" "$kdir") || { echo "$kbuild_args" >&2; exit 1; }
-# shellcheck disable=SC2086 # the arguments are words
-make -s -C "$kdir" M="$here/runner-tests" MO="$out/module" $kbuild_args modules
 good=${OUT:-$top/out}/module/$(basename "$kdir" | cut -d- -f1)/eventfd_max.ko
-cc -static -O1 -Wall -Wextra -Werror -o "$out/bin/segv" "$here/runner-tests/segv.c"
-cp "$top/selftests/tap.sh" "$out/bin/tap.sh"
-
 # The cases run concurrently, each in a 1-CPU guest, at most 3 at a time (`make test` runs its
 # guest suites meanwhile): the hang case, started first, idles once booted, and each of the others
 # keeps one core busy.  Failure shapes that leave evidence of their own (a line, a count) share a
@@ -114,6 +108,12 @@ start=$(date +%s)
 # It must hang in the suite, not time out while still booting.
 guest_case hang 'echo "# suite started"; sleep 600' -- --module "$good" --timeout 120
 expect hang "the guest hangs" "^not ok - guest finished within" "^# suite started$"
+# The broken modules and programs of the other cases, built while it boots.
+kbuild_args=$("$here/kbuild-args.sh" "$kdir") || { echo "$kbuild_args" >&2; exit 1; }
+# shellcheck disable=SC2086 # the arguments are words
+make -s -C "$kdir" M="$here/runner-tests" MO="$out/module" $kbuild_args modules
+cc -static -O1 -Wall -Wextra -Werror -o "$out/bin/segv" "$here/runner-tests/segv.c"
+cp "$top/selftests/tap.sh" "$out/bin/tap.sh"
 guest_case init 'echo "ok 1 - trivial"' -- --module "$out/module/broken_init.ko" --device none
 expect init "module init fails" "^not ok - insmod broken_init.ko$"
 # The kernel's reports, each printed as a report line of its own: the runner's module leaks as it
