@@ -121,7 +121,7 @@ pt_part "headers-package tree"
 tree=$scratch/headers
 pt_check "scripts/extmod-tree.sh makes a headers-package tree" "$here/extmod-tree.sh" "$kdir" "$tree"
 
-# DKMS and kselftest-install need nothing of what follows: they run meanwhile, on the other core,
+# DKMS and kselftest-install need nothing of what follows: they run meanwhile, as a second job,
 # their output shown at the end.
 pt_concurrent() {
     pt_part_name=
