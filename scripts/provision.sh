@@ -57,7 +57,10 @@ if ! installed qemu-system-x86; then
     apt_install -t "$QEMU_SUITE" qemu-system-x86 || die "apt-get install qemu-system-x86 ($QEMU_SUITE) failed"
 fi
 
-# --- bindgen from the Rust registry, installed into the cache so it survives and is versioned
+# --- the kernel source extracted into the cache (half a minute of xz on a cold cache) while
+#     bindgen, from the Rust registry, is installed there so it survives and is versioned
+"$here/kernel.sh" source > /dev/null &
+extract=$!
 bindgen=$cache/bindgen-$BINDGEN_VERSION/bin/bindgen
 if [ ! -x "$bindgen" ]; then
     command -v cargo >/dev/null || die "cargo not found: needed to install bindgen-cli $BINDGEN_VERSION"
@@ -65,5 +68,6 @@ if [ ! -x "$bindgen" ]; then
     LIBCLANG_PATH=$LIBCLANG_PATH cargo install -q --locked --root "$cache/bindgen-$BINDGEN_VERSION" \
         bindgen-cli --version "=$BINDGEN_VERSION" || die "cargo install bindgen-cli $BINDGEN_VERSION failed"
 fi
+wait "$extract" || die "extracting the kernel source failed"
 
 "$here/check-toolchain.sh"
