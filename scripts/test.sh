@@ -11,9 +11,9 @@ cd "$top"
 
 provision
 
-# What needs no kernel is built beside the kernel's build: on a cold cache that build spends its
-# first two minutes on its Rust crates, one after another; warm, it takes no time and this runs
-# beside the module's build.  The stages below find it built, and report whatever failed.
+# What needs no kernel is built beside the kernel: on a cold cache, minutes of cargo and gcc that
+# would otherwise follow its build; warm, this runs beside the module's build.  The stages below
+# find it built, and report whatever failed.
 prebuild() {
     make -s programs
     cargo test --no-run --manifest-path counter-tests/Cargo.toml
