@@ -17,7 +17,7 @@ provision
 prebuild() {
     make -s programs
     cargo test --no-run --manifest-path counter-tests/Cargo.toml
-    cargo test --no-run --locked --all-features --manifest-path userspace/eventfd-max/Cargo.toml
+    make -s -C userspace/eventfd-max check-build
 }
 prebuild > "$out/logs/prebuild.log" 2>&1 &
 prebuilt=$!
